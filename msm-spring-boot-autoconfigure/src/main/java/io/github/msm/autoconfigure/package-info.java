@@ -1,0 +1,7 @@
+/**
+ * Spring Boot auto-configuration of the memcached session store.
+ */
+@NullMarked
+package io.github.msm.autoconfigure;
+
+import org.jspecify.annotations.NullMarked;
