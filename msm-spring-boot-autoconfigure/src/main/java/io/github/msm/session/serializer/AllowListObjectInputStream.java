@@ -1,0 +1,63 @@
+package io.github.msm.session.serializer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InvalidClassException;
+import java.io.ObjectInputStream;
+import java.io.ObjectStreamClass;
+
+import org.springframework.util.ClassUtils;
+
+/**
+ * {@link ObjectInputStream} that checks every class name against a
+ * {@link ClassAllowList} before loading it, loads classes from a given class loader and
+ * carries an {@link AllowListObjectInputFilter}.
+ *
+ * <p>
+ * The name check in {@link #resolveClass(ObjectStreamClass)} keeps a refused class from
+ * even being loaded; the filter then checks the loaded class (its supertypes) and bounds
+ * depth, references, bytes and array lengths. Proxy classes are refused outright: their
+ * invocation handler would run on every call. Used for JDK serialization and for the
+ * values Kryo delegates to it.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class AllowListObjectInputStream extends ObjectInputStream {
+
+	private final ClassAllowList allowList;
+
+	private final ClassLoader classLoader;
+
+	/**
+	 * Create a stream that reads the stream header immediately.
+	 * @param in the bytes
+	 * @param allowList the classes that may be deserialized
+	 * @param classLoader the class loader for application classes
+	 * @param maxBytes the number of bytes the stream may consume
+	 * @throws IOException if the stream header is corrupt
+	 */
+	AllowListObjectInputStream(InputStream in, ClassAllowList allowList, ClassLoader classLoader, long maxBytes)
+			throws IOException {
+		super(in);
+		this.allowList = allowList;
+		this.classLoader = classLoader;
+		setObjectInputFilter(AllowListObjectInputFilter.forStream(allowList, maxBytes));
+	}
+
+	@Override
+	protected Class<?> resolveClass(ObjectStreamClass descriptor) throws IOException, ClassNotFoundException {
+		String name = descriptor.getName();
+		if (!this.allowList.isAllowed(name)) {
+			throw new InvalidClassException(name, ClassAllowList.notAllowedMessage(name));
+		}
+		Class<?> primitive = ClassUtils.resolvePrimitiveClassName(name);
+		return (primitive != null) ? primitive : Class.forName(name, false, this.classLoader);
+	}
+
+	@Override
+	protected Class<?> resolveProxyClass(String[] interfaces) throws IOException {
+		throw new InvalidClassException("Proxy classes are not allowed in a session");
+	}
+
+}

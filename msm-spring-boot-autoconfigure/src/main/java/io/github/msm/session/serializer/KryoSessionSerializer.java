@@ -1,0 +1,137 @@
+package io.github.msm.session.serializer;
+
+import java.util.function.Consumer;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.util.Pool;
+
+import org.springframework.util.Assert;
+
+/**
+ * {@link SessionSerializer} using Kryo 5, restricted by a {@link ClassAllowList}.
+ *
+ * <p>
+ * Compact and fast, and it does not need classes to be {@code Serializable}. Classes are
+ * written by name rather than by registration id, so servers read each other's sessions
+ * regardless of the order in which their Kryo instances registered classes. A class
+ * name read from memcached is checked before the class is loaded; lengths read from it
+ * are checked against the bytes actually present, so corrupt or planted bytes end in a
+ * {@link SessionSerializationException}, never in an instantiated gadget or an
+ * {@link OutOfMemoryError}.
+ *
+ * <p>
+ * Kryo instances are not thread-safe; each call borrows one from a pool.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+public final class KryoSessionSerializer implements SessionSerializer {
+
+	/**
+	 * The {@link #id()} of this serializer.
+	 */
+	public static final byte ID = 1;
+
+	private static final int POOL_SIZE = 64;
+
+	private static final int INITIAL_BUFFER_SIZE = 4096;
+
+	private final ClassAllowList allowList;
+
+	private final Pool<Kryo> pool;
+
+	/**
+	 * Create a serializer that loads classes with the default class loader (usually the
+	 * thread context class loader at construction time).
+	 * @param allowList the classes that may be read and written
+	 */
+	public KryoSessionSerializer(ClassAllowList allowList) {
+		this(allowList, JdkSessionSerializer.defaultClassLoader());
+	}
+
+	/**
+	 * Create a serializer that loads classes with the given class loader, which matters
+	 * with executable jars and development-time restarts.
+	 * @param allowList the classes that may be read and written
+	 * @param classLoader the class loader for application classes
+	 */
+	public KryoSessionSerializer(ClassAllowList allowList, ClassLoader classLoader) {
+		this(allowList, classLoader, (kryo) -> {
+		});
+	}
+
+	/**
+	 * Create a serializer whose Kryo instances are customized, for example to register
+	 * a faster serializer for an application class. Registrations choose serializers
+	 * only: classes are still written by name, and the allow-list still applies.
+	 * @param allowList the classes that may be read and written
+	 * @param classLoader the class loader for application classes
+	 * @param customizer called once for every new Kryo instance
+	 */
+	public KryoSessionSerializer(ClassAllowList allowList, ClassLoader classLoader, Consumer<Kryo> customizer) {
+		Assert.notNull(allowList, "'allowList' must not be null");
+		Assert.notNull(classLoader, "'classLoader' must not be null");
+		Assert.notNull(customizer, "'customizer' must not be null");
+		this.allowList = allowList;
+		this.pool = new Pool<>(true, true, POOL_SIZE) {
+
+			@Override
+			protected Kryo create() {
+				Kryo kryo = SessionKryo.create(allowList, classLoader);
+				customizer.accept(kryo);
+				return kryo;
+			}
+
+		};
+	}
+
+	@Override
+	public byte id() {
+		return ID;
+	}
+
+	@Override
+	public byte[] serialize(Object value) {
+		Assert.notNull(value, "'value' must not be null");
+		Kryo kryo = this.pool.obtain();
+		try {
+			Output output = new Output(INITIAL_BUFFER_SIZE, -1);
+			kryo.writeClassAndObject(output, value);
+			byte[] bytes = output.toBytes();
+			this.pool.free(kryo);
+			return bytes;
+		}
+		catch (RuntimeException | LinkageError ex) {
+			// The failed Kryo is dropped rather than reasoned about
+			throw new SessionSerializationException(
+					"Cannot serialize a value of type " + value.getClass().getName() + ": " + ex.getMessage(), ex);
+		}
+	}
+
+	@Override
+	public Object deserialize(byte[] bytes) {
+		Assert.notNull(bytes, "'bytes' must not be null");
+		Kryo kryo = this.pool.obtain();
+		Object value;
+		try {
+			value = kryo.readClassAndObject(new KryoBoundedInput(bytes));
+			this.pool.free(kryo);
+		}
+		catch (RuntimeException | LinkageError ex) {
+			// LinkageError: a class that no longer links after a deployment is
+			// unreadable data, not a broken server
+			throw new SessionSerializationException("Cannot deserialize a session attribute: " + ex.getMessage(), ex);
+		}
+		if (value == null) {
+			throw new SessionSerializationException("Cannot deserialize a session attribute: the bytes encode null");
+		}
+		return value;
+	}
+
+	@Override
+	public String toString() {
+		return "KryoSessionSerializer " + this.allowList.getPackages();
+	}
+
+}
