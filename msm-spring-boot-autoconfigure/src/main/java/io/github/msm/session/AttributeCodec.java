@@ -1,0 +1,73 @@
+package io.github.msm.session;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.github.msm.session.serializer.SessionSerializer;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Serializes attribute values and absorbs their failures: an attribute that cannot be
+ * read or written is dropped and counted, and logged once per attribute name, so one bad
+ * value never turns every request of a user into an error (spring-session #1939, #3430).
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class AttributeCodec {
+
+	private static final Log logger = LogFactory.getLog(AttributeCodec.class);
+
+	private static final int MAX_REMEMBERED_WARNINGS = 1000;
+
+	private final SessionSerializer serializer;
+
+	private final SessionMetrics metrics;
+
+	private final Set<String> warned = ConcurrentHashMap.newKeySet();
+
+	AttributeCodec(SessionSerializer serializer, SessionMetrics metrics) {
+		this.serializer = serializer;
+		this.metrics = metrics;
+	}
+
+	byte serializerId() {
+		return this.serializer.id();
+	}
+
+	@Nullable Object decode(String sessionId, String name, byte[] bytes) {
+		try {
+			return this.serializer.deserialize(bytes);
+		}
+		catch (RuntimeException ex) {
+			this.metrics.unreadableAttribute();
+			warnOnce("read:" + name, () -> "Dropped session attribute '" + name + "' of session " + sessionId
+					+ ": it cannot be read (" + ex.getMessage() + "); further failures of it are only counted");
+			return null;
+		}
+	}
+
+	byte @Nullable [] encode(String sessionId, String name, Object value) {
+		try {
+			return this.serializer.serialize(value);
+		}
+		catch (RuntimeException ex) {
+			this.metrics.unwritableAttribute();
+			warnOnce("write:" + name, () -> "Session attribute '" + name + "' (" + value.getClass().getName()
+					+ ") of session " + sessionId + " is not stored: " + ex.getMessage());
+			return null;
+		}
+	}
+
+	private void warnOnce(String key, java.util.function.Supplier<String> message) {
+		if (this.warned.size() < MAX_REMEMBERED_WARNINGS && this.warned.add(key)) {
+			logger.warn(message.get());
+		}
+		else if (logger.isDebugEnabled()) {
+			logger.debug(message.get());
+		}
+	}
+
+}

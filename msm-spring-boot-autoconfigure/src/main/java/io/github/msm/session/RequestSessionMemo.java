@@ -1,0 +1,72 @@
+package io.github.msm.session;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What this request already knows about sessions: the ones it read, saved or deleted.
+ *
+ * <p>
+ * Spring Session's filter saves twice per request and, before the second save, asks
+ * the repository once more for the requested id (spring-session #2131). Within a request
+ * scope opened by {@link io.github.msm.session.web.SessionRequestScopeFilter} that second
+ * lookup is answered from here instead of from memcached, so a request costs one round
+ * trip. Outside such a scope nothing is remembered; the scope never outlives its
+ * request, so nothing here can go stale across requests.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+public final class RequestSessionMemo {
+
+	private static final ThreadLocal<Scope> current = new ThreadLocal<>();
+
+	private RequestSessionMemo() {
+	}
+
+	/** Opens a scope for the current thread's request; scopes nest (forwards, error pages). */
+	public static void open() {
+		Scope scope = current.get();
+		if (scope == null) {
+			scope = new Scope();
+			current.set(scope);
+		}
+		scope.depth++;
+	}
+
+	/** Closes the scope opened by the matching {@link #open()}. */
+	public static void close() {
+		Scope scope = current.get();
+		if (scope != null && --scope.depth <= 0) {
+			current.remove();
+		}
+	}
+
+	static void remember(String id, @Nullable MemcachedSession session) {
+		Scope scope = current.get();
+		if (scope != null) {
+			scope.sessions.put(id, Optional.ofNullable(session));
+		}
+	}
+
+	/**
+	 * What this request knows of the id.
+	 * @return {@code null} when unknown, an empty optional when known to be absent
+	 */
+	static @Nullable Optional<MemcachedSession> lookup(String id) {
+		Scope scope = current.get();
+		return (scope != null) ? scope.sessions.get(id) : null;
+	}
+
+	private static final class Scope {
+
+		int depth;
+
+		final Map<String, Optional<MemcachedSession>> sessions = new HashMap<>(4);
+
+	}
+
+}

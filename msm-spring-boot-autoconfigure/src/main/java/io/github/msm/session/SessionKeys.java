@@ -1,0 +1,45 @@
+package io.github.msm.session;
+
+import org.springframework.util.Assert;
+
+/**
+ * Memcached keys of a session, in msm's layout: the session data under
+ * {@code <prefix><id>}, its access metadata under {@code validity:<prefix><id>}, and on
+ * the backup node the same keys behind {@code bak:}.
+ *
+ * <p>
+ * Only ids that passed {@link SessionIdFormat} reach this class, so keys never carry
+ * spaces, control characters or more than 250 bytes.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class SessionKeys {
+
+	private static final String VALIDITY = "validity:";
+
+	private static final String BACKUP = "bak:";
+
+	private final String prefix;
+
+	SessionKeys(String prefix) {
+		Assert.isTrue(prefix.length() <= 100, "key prefix must be at most 100 characters");
+		Assert.isTrue(prefix.chars().allMatch((c) -> c > 32 && c < 127), "key prefix must be printable ASCII without spaces");
+		Assert.isTrue(!prefix.startsWith(BACKUP) && !prefix.startsWith(VALIDITY) && !prefix.startsWith("lock:"),
+				"key prefix must not start with bak:, validity: or lock:");
+		this.prefix = prefix;
+	}
+
+	String data(String id) {
+		return this.prefix + id;
+	}
+
+	String validity(String id) {
+		return VALIDITY + this.prefix + id;
+	}
+
+	static String backup(String key) {
+		return BACKUP + key;
+	}
+
+}

@@ -1,0 +1,267 @@
+package io.github.msm.session.storage;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import io.github.msm.session.node.MemcachedNode;
+import net.spy.memcached.CASResponse;
+import net.spy.memcached.CASValue;
+import net.spy.memcached.ConnectionFactory;
+import net.spy.memcached.ConnectionFactoryBuilder;
+import net.spy.memcached.FailureMode;
+import net.spy.memcached.MemcachedClient;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Byte-level access to memcached where every call names the node it goes to.
+ *
+ * <p>
+ * Each node gets its own spymemcached client, so the store, not a hashing locator,
+ * decides where a key lives, and a dead or hung node only stalls the calls meant for
+ * it. Each client has one node, so its failure mode is {@code Retry}: a call waits (up
+ * to the operation timeout) for the node to connect instead of being cancelled or moved
+ * to another node. Failures never throw: reads answer "missing", writes answer {@code false}, and
+ * the caller decides what that means for the session. Asynchronous writes are queued on
+ * the node's connection and not waited for; memcached answers a connection's commands in
+ * order, so a later read on the same node sees them.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+public final class MemcachedStore implements AutoCloseable {
+
+	static {
+		if (System.getProperty("net.spy.log.LoggerImpl") == null) {
+			System.setProperty("net.spy.log.LoggerImpl", "net.spy.memcached.compat.log.SLF4JLogger");
+		}
+	}
+
+	private static final Log logger = LogFactory.getLog(MemcachedStore.class);
+
+	private final Map<MemcachedNode, MemcachedClient> clients = new LinkedHashMap<>();
+
+	private final long timeoutMillis;
+
+	/**
+	 * Connects to every node. Nodes that are down do not fail this constructor; their calls
+	 * fail until they come up.
+	 * @param nodes the nodes
+	 * @param binaryProtocol whether to speak the binary protocol (recommended: a too-large
+	 * item does not drop the connection)
+	 * @param operationTimeout how long a call waits for a node
+	 */
+	public MemcachedStore(List<MemcachedNode> nodes, boolean binaryProtocol, Duration operationTimeout) {
+		this.timeoutMillis = operationTimeout.toMillis();
+		ConnectionFactory factory = new ConnectionFactoryBuilder()
+			.setProtocol(binaryProtocol ? ConnectionFactoryBuilder.Protocol.BINARY : ConnectionFactoryBuilder.Protocol.TEXT)
+			.setOpTimeout(this.timeoutMillis)
+			.setDaemon(true)
+			.setFailureMode(FailureMode.Retry)
+			.setTimeoutExceptionThreshold(20)
+			.setMaxReconnectDelay(5)
+			.build();
+		try {
+			for (MemcachedNode node : nodes) {
+				this.clients.put(node, new MemcachedClient(factory, List.of(new java.net.InetSocketAddress(node.host(), node.port()))));
+			}
+		}
+		catch (IOException ex) {
+			close();
+			throw new IllegalStateException("Could not create memcached clients", ex);
+		}
+	}
+
+	/**
+	 * Reads several keys from one node in one round trip (the requests are pipelined).
+	 * @param node the node
+	 * @param keys the keys
+	 * @return the values found, by key; a node failure reads as all missing
+	 */
+	public Map<String, StoredValue> getAll(MemcachedNode node, List<String> keys) {
+		MemcachedClient client = client(node);
+		List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
+		Map<String, StoredValue> found = new LinkedHashMap<>();
+		try {
+			for (String key : keys) {
+				futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
+			}
+			for (int i = 0; i < keys.size(); i++) {
+				CASValue<byte[]> value = await(futures.get(i));
+				if (value != null && value.getValue() != null) {
+					found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
+				}
+			}
+			return found;
+		}
+		catch (RuntimeException | TimeoutException | ExecutionException ex) {
+			futures.forEach((future) -> future.cancel(false));
+			warn("get", node, keys.get(0), ex);
+			return Map.of();
+		}
+	}
+
+	/**
+	 * Reads one key.
+	 * @param node the node
+	 * @param key the key
+	 * @return the value, or {@code null} when missing or the node failed
+	 */
+	public @Nullable StoredValue get(MemcachedNode node, String key) {
+		return getAll(node, List.of(key)).get(key);
+	}
+
+	/**
+	 * Stores a value and waits for the answer.
+	 * @param node the node
+	 * @param key the key
+	 * @param expiration memcached expiration (see {@code MemcachedExpiration})
+	 * @param bytes the value
+	 * @return whether the node stored it
+	 */
+	public boolean set(MemcachedNode node, String key, int expiration, byte[] bytes) {
+		return awaitBoolean("set", node, key, () -> client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+	}
+
+	/** Queues a {@code set} without waiting; failures are logged. */
+	public void setAsync(MemcachedNode node, String key, int expiration, byte[] bytes) {
+		fireAndForget("set", node, key, () -> client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+	}
+
+	/**
+	 * Writes only if nobody wrote since the value with this CAS token was read.
+	 * @param node the node
+	 * @param key the key
+	 * @param cas the token from {@link #getAll}
+	 * @param expiration memcached expiration
+	 * @param bytes the value
+	 * @return the outcome
+	 */
+	public CasResult cas(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
+		Future<CASResponse> future = null;
+		try {
+			future = client(node).asyncCAS(key, cas, expiration, bytes, RawBytesTranscoder.INSTANCE);
+			CASResponse response = await(future);
+			if (response == null) {
+				return CasResult.FAILED;
+			}
+			return switch (response) {
+				case OK -> CasResult.OK;
+				case EXISTS -> CasResult.CONFLICT;
+				case NOT_FOUND -> CasResult.NOT_FOUND;
+				default -> CasResult.FAILED;
+			};
+		}
+		catch (RuntimeException | TimeoutException | ExecutionException ex) {
+			if (future != null) {
+				future.cancel(false);
+			}
+			warn("cas", node, key, ex);
+			return CasResult.FAILED;
+		}
+	}
+
+	/** Queues a {@code touch} (new expiration, same value) without waiting. */
+	public void touchAsync(MemcachedNode node, String key, int expiration) {
+		fireAndForget("touch", node, key, () -> client(node).touch(key, expiration));
+	}
+
+	/**
+	 * Deletes a key and waits for the answer.
+	 * @param node the node
+	 * @param key the key
+	 * @return whether the node answered (a missing key counts as done)
+	 */
+	public boolean delete(MemcachedNode node, String key) {
+		Future<Boolean> future = null;
+		try {
+			future = client(node).delete(key);
+			await(future);
+			return true;
+		}
+		catch (RuntimeException | TimeoutException | ExecutionException ex) {
+			if (future != null) {
+				future.cancel(false);
+			}
+			warn("delete", node, key, ex);
+			return false;
+		}
+	}
+
+	/** Queues a {@code delete} without waiting. */
+	public void deleteAsync(MemcachedNode node, String key) {
+		fireAndForget("delete", node, key, () -> client(node).delete(key));
+	}
+
+	private boolean awaitBoolean(String operation, MemcachedNode node, String key,
+			java.util.function.Supplier<Future<Boolean>> call) {
+		Future<Boolean> future = null;
+		try {
+			future = call.get();
+			return Boolean.TRUE.equals(await(future));
+		}
+		catch (RuntimeException | TimeoutException | ExecutionException ex) {
+			if (future != null) {
+				future.cancel(false);
+			}
+			warn(operation, node, key, ex);
+			return false;
+		}
+	}
+
+	private void fireAndForget(String operation, MemcachedNode node, String key,
+			java.util.function.Supplier<? extends Future<Boolean>> call) {
+		try {
+			Future<Boolean> future = call.get();
+			if (future instanceof net.spy.memcached.internal.OperationFuture<Boolean> operationFuture) {
+				operationFuture.addListener((done) -> {
+					if (!done.getStatus().isSuccess() && logger.isDebugEnabled()) {
+						logger.debug(operation + " " + key + " on " + node + ": " + done.getStatus().getMessage());
+					}
+				});
+			}
+		}
+		catch (RuntimeException ex) {
+			warn(operation, node, key, ex);
+		}
+	}
+
+	private <T> @Nullable T await(Future<T> future) throws TimeoutException, ExecutionException {
+		try {
+			return future.get(this.timeoutMillis, TimeUnit.MILLISECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new ExecutionException(ex);
+		}
+	}
+
+	private MemcachedClient client(MemcachedNode node) {
+		MemcachedClient client = this.clients.get(node);
+		if (client == null) {
+			throw new IllegalArgumentException("unknown node " + node);
+		}
+		return client;
+	}
+
+	private static void warn(String operation, MemcachedNode node, String key, Exception ex) {
+		logger.warn("memcached " + operation + " of '" + key + "' on node " + node + " failed: " + ex);
+	}
+
+	@Override
+	public void close() {
+		for (MemcachedClient client : this.clients.values()) {
+			client.shutdown(1, TimeUnit.SECONDS);
+		}
+	}
+
+}

@@ -1,0 +1,199 @@
+package io.github.msm.session;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import io.github.msm.test.MemcachedServers;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Bad input never reaches memcached as a key, never fails a request and never harms
+ * other sessions: hostile ids, corrupt or foreign bytes, oversize sessions.
+ */
+class HostileInputIT {
+
+	@RegisterExtension
+	static final MemcachedServers memcached = MemcachedServers.nodes(2);
+
+	private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+	private MemcachedSessionRepository repository;
+
+	@BeforeEach
+	void createRepository() {
+		this.repository = Repositories.over(memcached, this.registry);
+	}
+
+	@AfterEach
+	void closeRepository() {
+		this.repository.shutdown();
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "", " ", "nonsense", "0123456789abcdef0123456789abcdef-n7",
+			"0123456789abcdef0123456789abcdef-n1\r\nflush_all", "0123456789abcdef0123456789abcdef-n1 x",
+			"0123456789abcdef0123456789abcdef-n1\u0001", "0123456789ABCDEF0123456789ABCDEF-n1",
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYtbjE=" })
+	void findById_HostileId_ShouldBeNullWithoutAnyMemcachedCall(String id) {
+		assertThat(this.repository.findById(id)).isNull();
+		this.repository.deleteById(id);
+
+		assertThat(memcached.stat("cmd_get")).isZero();
+		assertThat(memcached.stat("delete_misses") + memcached.stat("delete_hits")).isZero();
+	}
+
+	@Test
+	void findById_IdOver250Bytes_ShouldBeNullWithoutAnyMemcachedCall() {
+		assertThat(this.repository.findById("0123456789abcdef".repeat(20) + "-n1")).isNull();
+		assertThat(memcached.stat("cmd_get")).isZero();
+	}
+
+	@Test
+	void findById_GarbageBytes_ShouldBeNullAndRemoved() {
+		String id = "0123456789abcdef0123456789abcdef-n1";
+		memcached.node("n1").set(id, "garbage".getBytes(StandardCharsets.UTF_8), 0);
+
+		assertThat(this.repository.findById(id)).isNull();
+		assertThat(this.registry.counter("msm.session.unreadable").count()).isEqualTo(1);
+		await().untilAsserted(() -> assertThat(memcached.node("n1").get(id)).isNull());
+	}
+
+	@Test
+	void findById_TruncatedSession_ShouldBeNull() {
+		MemcachedSession session = sessionWith("k", "v");
+		byte[] stored = memcached.node(nodeOf(session)).get(session.getId());
+		byte[] truncated = java.util.Arrays.copyOf(stored, stored.length - 3);
+		memcached.node(nodeOf(session)).set(session.getId(), truncated, 0);
+
+		assertThat(this.repository.findById(session.getId())).isNull();
+	}
+
+	@Test
+	void findById_HugeLengthPrefix_ShouldBeNullWithoutHugeAllocation() {
+		String id = "0123456789abcdef0123456789abcdef-n1";
+		Map<String, byte[]> attributes = new LinkedHashMap<>();
+		attributes.put("k", new byte[] { 1, 2, 3 });
+		byte[] bytes = SessionCodec.encodeData(Repositories.kryo().id(), times(), attributes);
+		// attribute count of 2^31-1
+		bytes[35] = 0x7f;
+		bytes[36] = (byte) 0xff;
+		bytes[37] = (byte) 0xff;
+		bytes[38] = (byte) 0xff;
+		memcached.node("n1").set(id, bytes, 0);
+
+		assertThat(this.repository.findById(id)).isNull();
+	}
+
+	@Test
+	void findById_SessionWrittenByAnotherSerializer_ShouldBeNull() {
+		String id = "0123456789abcdef0123456789abcdef-n1";
+		byte[] bytes = SessionCodec.encodeData((byte) 99, times(), Map.of());
+		memcached.node("n1").set(id, bytes, 0);
+
+		assertThat(this.repository.findById(id)).isNull();
+	}
+
+	@Test
+	void getAttribute_UnreadableAttribute_ShouldBeDroppedAndOthersKept() {
+		String id = "0123456789abcdef0123456789abcdef-n1";
+		Map<String, byte[]> attributes = new LinkedHashMap<>();
+		attributes.put("good", Repositories.kryo().serialize("fine"));
+		attributes.put("bad", new byte[] { 0x7f, 0x01, 0x02 });
+		memcached.node("n1").set(id, SessionCodec.encodeData(Repositories.kryo().id(), times(), attributes), 0);
+
+		MemcachedSession session = this.repository.findById(id);
+
+		assertThat(session).isNotNull();
+		assertThat((Object) session.getAttribute("bad")).isNull();
+		assertThat((String) session.getAttribute("good")).isEqualTo("fine");
+		assertThat(this.registry.counter("msm.attribute.unreadable").count()).isEqualTo(1);
+	}
+
+	@Test
+	void save_AfterUnreadableAttribute_ShouldNoLongerStoreIt() {
+		String id = "0123456789abcdef0123456789abcdef-n1";
+		Map<String, byte[]> attributes = new LinkedHashMap<>();
+		attributes.put("good", Repositories.kryo().serialize("fine"));
+		attributes.put("bad", new byte[] { 0x7f, 0x01, 0x02 });
+		memcached.node("n1").set(id, SessionCodec.encodeData(Repositories.kryo().id(), times(), attributes), 0);
+		MemcachedSession session = this.repository.findById(id);
+		session.getAttribute("bad");
+		this.repository.save(session);
+
+		assertThat(this.repository.findById(id).getAttributeNames()).containsExactly("good");
+	}
+
+	@Test
+	void save_OversizeSession_ShouldBeRefusedAndCounted() {
+		MemcachedSession session = this.repository.createSession();
+		session.setAttribute("huge", new byte[2 * 1024 * 1024]);
+		this.repository.save(session);
+
+		assertThat(this.repository.findById(session.getId())).isNull();
+		assertThat(this.registry.counter("msm.session.oversize").count()).isEqualTo(1);
+		assertThat(memcached.stat("cmd_set")).isZero();
+	}
+
+	@Test
+	void save_OversizeChange_ShouldKeepStoredVersionAndOtherSessions() {
+		MemcachedSession other = sessionWith("k", "other");
+		MemcachedSession session = sessionWith("k", "before");
+		MemcachedSession read = this.repository.findById(session.getId());
+		read.setAttribute("huge", new byte[2 * 1024 * 1024]);
+		this.repository.save(read);
+
+		assertThat((String) this.repository.findById(session.getId()).getAttribute("k")).isEqualTo("before");
+		assertThat((String) this.repository.findById(other.getId()).getAttribute("k")).isEqualTo("other");
+	}
+
+	@Test
+	void save_SessionJustUnderServerLimit_ShouldBeStored() {
+		MemcachedSession session = this.repository.createSession();
+		session.setAttribute("big", new byte[1024 * 1024 - 2048]);
+		this.repository.save(session);
+
+		assertThat(this.repository.findById(session.getId())).isNotNull();
+	}
+
+	@Test
+	void save_MaxItemSizeAboveServerLimit_ShouldStillServeAndKeepConnection() {
+		this.repository.setMaxItemSize(4 * 1024 * 1024);
+		MemcachedSession session = this.repository.createSession();
+		session.setAttribute("huge", new byte[2 * 1024 * 1024]);
+		this.repository.save(session);
+		MemcachedSession small = sessionWith("k", "v");
+
+		assertThat(this.repository.findById(session.getId())).isNull();
+		assertThat(this.repository.findById(small.getId())).isNotNull();
+		assertThat(this.registry.counter("msm.session.write.failures").count()).isEqualTo(1);
+	}
+
+	private MemcachedSession sessionWith(String name, String value) {
+		MemcachedSession session = this.repository.createSession();
+		session.setAttribute(name, value);
+		this.repository.save(session);
+		return session;
+	}
+
+	private String nodeOf(MemcachedSession session) {
+		return this.repository.nodeIdOf(session.getId());
+	}
+
+	private static SessionCodec.Times times() {
+		Instant now = Instant.now();
+		return new SessionCodec.Times(now, now, Duration.ofMinutes(30), now.getEpochSecond() + 3600);
+	}
+
+}

@@ -1,0 +1,183 @@
+package io.github.msm.session;
+
+import java.time.Duration;
+import java.time.Instant;
+
+import io.github.msm.test.MemcachedServers;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Where session items live (msm's layout) and how long memcached keeps them.
+ */
+class SessionBackupIT {
+
+	@RegisterExtension
+	static final MemcachedServers memcached = MemcachedServers.nodes(3);
+
+	private MemcachedSessionRepository repository;
+
+	@BeforeEach
+	void createRepository() {
+		this.repository = Repositories.over(memcached, new SimpleMeterRegistry());
+	}
+
+	@AfterEach
+	void closeRepository() {
+		this.repository.shutdown();
+	}
+
+	@Test
+	void save_ShouldPutDataOnPrimaryAndBackupOnNextNode() {
+		MemcachedSession session = sessionOn("n3");
+		session.setAttribute("k", "v");
+		this.repository.save(session);
+		String id = session.getId();
+
+		assertThat(memcached.node("n3").get(id)).isNotNull();
+		await().untilAsserted(() -> assertThat(memcached.node("n1").get("bak:" + id))
+			.isEqualTo(memcached.node("n3").get(id)));
+		assertThat(memcached.node("n2").get("bak:" + id)).isNull();
+		assertThat(memcached.node("n1").get(id)).isNull();
+	}
+
+	@Test
+	void readOnlyAccess_ShouldWriteValidityOnPrimaryAndBackup() {
+		MemcachedSession session = sessionOn("n1");
+		this.repository.save(session);
+		String id = session.getId();
+		MemcachedSession read = this.repository.findById(id);
+		read.setLastAccessedTime(Instant.now().plusSeconds(1));
+		this.repository.save(read);
+
+		assertThat(memcached.node("n1").get("validity:" + id)).hasSize(26);
+		await().untilAsserted(() -> assertThat(memcached.node("n2").get("bak:validity:" + id))
+			.isEqualTo(memcached.node("n1").get("validity:" + id)));
+	}
+
+	@Test
+	void readOnlyAccessLongerThanInterval_ShouldKeepDataAndBackupAlive() {
+		MemcachedSession session = sessionOn("n1");
+		session.setMaxInactiveInterval(Duration.ofSeconds(2));
+		session.setAttribute("k", "v");
+		this.repository.save(session);
+		String id = session.getId();
+		await().until(() -> memcached.node("n2").expiresInSeconds("bak:" + id) != null);
+		long dataExpiresAt = expiresAt("n1", id);
+		long backupExpiresAt = expiresAt("n2", "bak:" + id);
+
+		// read-only requests, until more than one interval has passed since the last write
+		await().pollInterval(Duration.ofMillis(500)).atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+			MemcachedSession read = this.repository.findById(id);
+			assertThat(read).isNotNull();
+			read.setLastAccessedTime(Instant.now());
+			this.repository.save(read);
+			assertThat(expiresAt("n1", id)).isGreaterThan(dataExpiresAt);
+			assertThat(expiresAt("n2", "bak:" + id)).isGreaterThan(backupExpiresAt);
+		});
+		assertThat(memcached.node("n1").stat("cmd_touch")).isEqualTo(1);
+		assertThat((String) this.repository.findById(id).getAttribute("k")).isEqualTo("v");
+	}
+
+	@Test
+	void save_ZeroInterval_ShouldStoreItemsThatNeverExpire() {
+		MemcachedSession session = sessionOn("n1");
+		session.setMaxInactiveInterval(Duration.ZERO);
+		this.repository.save(session);
+		String id = session.getId();
+
+		assertThat(memcached.node("n1").expiresInSeconds(id)).isEqualTo(-1);
+		await().untilAsserted(() -> assertThat(memcached.node("n2").expiresInSeconds("bak:" + id)).isEqualTo(-1));
+	}
+
+	@Test
+	void save_IntervalOverThirtyDays_ShouldBeSentAsAbsoluteTime() {
+		MemcachedSession session = sessionOn("n1");
+		session.setMaxInactiveInterval(Duration.ofDays(40));
+		this.repository.save(session);
+		String id = session.getId();
+
+		// sent as relative seconds, memcached would read 80 days as a date in 1970: gone at once
+		assertThat(this.repository.findById(id)).isNotNull();
+		assertThat(memcached.node("n1").expiresInSeconds(id)).isGreaterThan(Duration.ofDays(79).toSeconds());
+	}
+
+	@Test
+	void save_ThirtyMinuteInterval_ShouldLetDataOutliveTheSession() {
+		MemcachedSession session = sessionOn("n1");
+		this.repository.save(session);
+
+		assertThat(memcached.node("n1").expiresInSeconds(session.getId())).isGreaterThan(3600)
+			.isLessThanOrEqualTo(3660);
+	}
+
+	@Test
+	void changeSessionId_ShouldRemoveOldBackup() {
+		MemcachedSession session = sessionOn("n1");
+		this.repository.save(session);
+		String oldId = session.getId();
+		await().until(() -> memcached.node("n2").get("bak:" + oldId) != null);
+		MemcachedSession read = this.repository.findById(oldId);
+		read.changeSessionId();
+		this.repository.save(read);
+
+		await().untilAsserted(() -> {
+			assertThat(memcached.node("n2").get("bak:" + oldId)).isNull();
+			assertThat(memcached.node("n2").get("bak:" + read.getId())).isNotNull();
+		});
+		assertThat(memcached.node("n1").get(oldId)).isNull();
+		assertThat(memcached.node("n1").get("validity:" + oldId)).isNull();
+	}
+
+	@Test
+	void deleteById_ShouldRemoveBackupToo() {
+		MemcachedSession session = sessionOn("n2");
+		this.repository.save(session);
+		String id = session.getId();
+		await().until(() -> memcached.node("n3").get("bak:" + id) != null);
+		this.repository.deleteById(id);
+
+		await().untilAsserted(() -> assertThat(memcached.node("n3").get("bak:" + id)).isNull());
+		assertThat(memcached.node("n2").get(id)).isNull();
+	}
+
+	@Test
+	void save_WithSyncBackup_ShouldHaveBackupWhenSaveReturns() {
+		this.repository.setBackupAsync(false);
+		MemcachedSession session = sessionOn("n2");
+		this.repository.save(session);
+
+		assertThat(memcached.node("n3").get("bak:" + session.getId())).isNotNull();
+	}
+
+	@Test
+	void save_WithKeyPrefix_ShouldPrefixEveryKey() {
+		this.repository.setKeyPrefix("shop:");
+		MemcachedSession session = sessionOn("n1");
+		this.repository.save(session);
+
+		assertThat(memcached.node("n1").get("shop:" + session.getId())).isNotNull();
+		await().untilAsserted(() -> assertThat(memcached.node("n2").get("bak:shop:" + session.getId())).isNotNull());
+		assertThat(this.repository.findById(session.getId())).isNotNull();
+	}
+
+	private static long expiresAt(String nodeId, String key) {
+		return Instant.now().getEpochSecond() + memcached.node(nodeId).expiresInSeconds(key);
+	}
+
+	private MemcachedSession sessionOn(String nodeId) {
+		MemcachedSession session;
+		do {
+			session = this.repository.createSession();
+		}
+		while (!nodeId.equals(this.repository.nodeIdOf(session.getId())));
+		return session;
+	}
+
+}
