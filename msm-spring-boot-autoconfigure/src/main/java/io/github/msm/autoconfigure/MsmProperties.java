@@ -1,0 +1,188 @@
+package io.github.msm.autoconfigure;
+
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.convert.DurationUnit;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * Configuration properties of the memcached session store.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+@ConfigurationProperties("msm")
+public class MsmProperties {
+
+	/**
+	 * Whether sessions are kept in memcached. When false, the store backs off and the
+	 * servlet container keeps sessions in this server's memory.
+	 */
+	private boolean enabled = true;
+
+	/**
+	 * Memcached nodes as "id:host:port", separated by spaces or commas, or as a list, in
+	 * ring order: each session's backup goes to the node after its primary. A single
+	 * plain "host:port" gives session ids without a node suffix and no backup.
+	 */
+	private List<String> nodes = new ArrayList<>(List.of("localhost:11211"));
+
+	/**
+	 * Prefix of every memcached key, to share nodes between applications. Printable ASCII
+	 * without spaces, at most 100 characters.
+	 */
+	private String keyPrefix = "";
+
+	/**
+	 * Memcached protocol. Binary is recommended: with text, a too-large item makes the
+	 * client drop the connection and the operations queued on it.
+	 */
+	private Protocol protocol = Protocol.BINARY;
+
+	/**
+	 * How long a memcached operation may take before it counts as failed. Also bounds how
+	 * long a request waits for a dead or hung node.
+	 */
+	@DurationUnit(ChronoUnit.MILLIS)
+	private Duration operationTimeout = Duration.ofMillis(1000);
+
+	/**
+	 * Serializer of session attributes, unless a SessionSerializer bean is defined.
+	 */
+	private SerializerType serializer = SerializerType.KRYO;
+
+	/**
+	 * Whether writes of the backup copy are queued instead of awaited by the request.
+	 */
+	private boolean backupAsync = true;
+
+	/**
+	 * Largest item memcached accepts (its -I option). Larger sessions are not sent, and
+	 * the write is counted in the msm.session.oversize metric.
+	 */
+	private DataSize maxItemSize = DataSize.ofMegabytes(1);
+
+	private final Serialization serialization = new Serialization();
+
+	public boolean isEnabled() {
+		return this.enabled;
+	}
+
+	public void setEnabled(boolean enabled) {
+		this.enabled = enabled;
+	}
+
+	public List<String> getNodes() {
+		return this.nodes;
+	}
+
+	public void setNodes(List<String> nodes) {
+		this.nodes = nodes;
+	}
+
+	public String getKeyPrefix() {
+		return this.keyPrefix;
+	}
+
+	public void setKeyPrefix(String keyPrefix) {
+		this.keyPrefix = keyPrefix;
+	}
+
+	public Protocol getProtocol() {
+		return this.protocol;
+	}
+
+	public void setProtocol(Protocol protocol) {
+		this.protocol = protocol;
+	}
+
+	public Duration getOperationTimeout() {
+		return this.operationTimeout;
+	}
+
+	public void setOperationTimeout(Duration operationTimeout) {
+		this.operationTimeout = operationTimeout;
+	}
+
+	public SerializerType getSerializer() {
+		return this.serializer;
+	}
+
+	public void setSerializer(SerializerType serializer) {
+		this.serializer = serializer;
+	}
+
+	public boolean isBackupAsync() {
+		return this.backupAsync;
+	}
+
+	public void setBackupAsync(boolean backupAsync) {
+		this.backupAsync = backupAsync;
+	}
+
+	public DataSize getMaxItemSize() {
+		return this.maxItemSize;
+	}
+
+	public void setMaxItemSize(DataSize maxItemSize) {
+		this.maxItemSize = maxItemSize;
+	}
+
+	public Serialization getSerialization() {
+		return this.serialization;
+	}
+
+	/**
+	 * Which classes may be read back from memcached.
+	 */
+	public static class Serialization {
+
+		/**
+		 * Packages (with their sub-packages) whose classes may be stored in and read from
+		 * sessions, besides common JDK value types, Spring Security and the application's
+		 * own packages, which are always allowed. A class outside them is never
+		 * instantiated: whoever reaches memcached can plant bytes there.
+		 */
+		private List<String> allowedPackages = new ArrayList<>();
+
+		public List<String> getAllowedPackages() {
+			return this.allowedPackages;
+		}
+
+		public void setAllowedPackages(List<String> allowedPackages) {
+			this.allowedPackages = allowedPackages;
+		}
+
+	}
+
+	/**
+	 * Memcached wire protocols.
+	 */
+	public enum Protocol {
+
+		/** Memcached's binary protocol. */
+		BINARY,
+
+		/** Memcached's text (ASCII) protocol. */
+		TEXT
+
+	}
+
+	/**
+	 * Attribute serializers.
+	 */
+	public enum SerializerType {
+
+		/** Kryo 5: compact and fast; classes need no Serializable. */
+		KRYO,
+
+		/** Java serialization with an ObjectInputFilter; values must be Serializable. */
+		JDK
+
+	}
+
+}
