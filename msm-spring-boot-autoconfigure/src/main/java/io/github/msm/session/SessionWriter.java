@@ -8,7 +8,7 @@ import java.util.Set;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
-import io.github.msm.session.storage.CasResult;
+import io.github.msm.session.storage.WriteResult;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.storage.StoredValue;
 import org.apache.commons.logging.Log;
@@ -60,7 +60,12 @@ final class SessionWriter {
 		this.codec = codec;
 	}
 
-	/** A session never stored before, or stored under an id it no longer has. */
+	/**
+	 * A session never stored before, or stored under an id it no longer has. For a
+	 * changed id the old items are deleted first; if another request already deleted or
+	 * renamed them, the session is not stored under the new id either, so a concurrent
+	 * logout or id change is never undone.
+	 */
 	void writeWhole(MemcachedSession session, MemcachedNode node) {
 		Instant now = Instant.now();
 		Map<String, byte[]> attributes = session.allAttributes(session.changedAttributes());
@@ -70,16 +75,19 @@ final class SessionWriter {
 		if (isOversize(session.getId(), key, bytes)) {
 			return;
 		}
+		String oldId = session.storedId();
+		if (oldId != null && delete(oldId, node) == WriteResult.NOT_FOUND) {
+			logger.debug("Session " + oldId + " was deleted or renamed by another request; not storing it as "
+					+ session.getId());
+			session.markSaved(attributes, expiresAt, 0);
+			return;
+		}
 		int expiration = MemcachedExpiration.of(dataLifetime(session), now);
 		if (!this.store.set(node, key, expiration, bytes)) {
 			this.metrics.writeFailure();
 			return;
 		}
 		backupSet(node, key, expiration, bytes);
-		String oldId = session.storedId();
-		if (oldId != null && !oldId.equals(session.getId())) {
-			delete(oldId, node);
-		}
 		session.markSaved(attributes, expiresAt, 0);
 	}
 
@@ -102,17 +110,17 @@ final class SessionWriter {
 			if (isOversize(session.getId(), key, bytes)) {
 				return;
 			}
-			CasResult result = (cas != 0) ? this.store.cas(node, key, cas, expiration, bytes) : CasResult.CONFLICT;
-			if (result == CasResult.OK) {
+			WriteResult result = (cas != 0) ? this.store.cas(node, key, cas, expiration, bytes) : WriteResult.CONFLICT;
+			if (result == WriteResult.OK) {
 				backupSet(node, key, expiration, bytes);
 				session.markSaved(changed, expiresAt, 0);
 				return;
 			}
-			if (result == CasResult.FAILED) {
+			if (result == WriteResult.FAILED) {
 				this.metrics.writeFailure();
 				return;
 			}
-			StoredValue current = (result == CasResult.CONFLICT) ? this.store.get(node, key) : null;
+			StoredValue current = (result == WriteResult.CONFLICT) ? this.store.get(node, key) : null;
 			if (current == null) {
 				logger.debug("Session " + session.getId() + " was deleted by another request; not writing it back");
 				session.markSaved(changed, expiresAt, 0);
@@ -183,17 +191,21 @@ final class SessionWriter {
 		session.markAccessSaved(expiresAt);
 	}
 
-	/** Deletes a session's items on its primary and backup node. */
-	void delete(String id, MemcachedNode node) {
+	/**
+	 * Deletes a session's items on its primary and backup node.
+	 * @return what became of the data item on the primary
+	 */
+	WriteResult delete(String id, MemcachedNode node) {
 		String dataKey = this.keys.data(id);
 		String validityKey = this.keys.validity(id);
 		this.store.deleteAsync(node, validityKey);
-		this.store.delete(node, dataKey);
+		WriteResult result = this.store.delete(node, dataKey);
 		MemcachedNode backup = this.ring.backupOf(node);
 		if (backup != null) {
 			this.store.deleteAsync(backup, SessionKeys.backup(validityKey));
 			this.store.deleteAsync(backup, SessionKeys.backup(dataKey));
 		}
+		return result;
 	}
 
 	/** Deletes without waiting, for sessions found expired or unreadable. */

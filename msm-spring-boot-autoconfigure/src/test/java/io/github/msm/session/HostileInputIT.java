@@ -107,11 +107,7 @@ class HostileInputIT {
 
 	@Test
 	void getAttribute_UnreadableAttribute_ShouldBeDroppedAndOthersKept() {
-		String id = "0123456789abcdef0123456789abcdef-n1";
-		Map<String, byte[]> attributes = new LinkedHashMap<>();
-		attributes.put("good", Repositories.kryo().serialize("fine"));
-		attributes.put("bad", new byte[] { 0x7f, 0x01, 0x02 });
-		memcached.node("n1").set(id, SessionCodec.encodeData(Repositories.kryo().id(), times(), attributes), 0);
+		String id = sessionWithUnreadableAttribute("bad");
 
 		MemcachedSession session = this.repository.findById(id);
 
@@ -123,11 +119,7 @@ class HostileInputIT {
 
 	@Test
 	void save_AfterUnreadableAttribute_ShouldNoLongerStoreIt() {
-		String id = "0123456789abcdef0123456789abcdef-n1";
-		Map<String, byte[]> attributes = new LinkedHashMap<>();
-		attributes.put("good", Repositories.kryo().serialize("fine"));
-		attributes.put("bad", new byte[] { 0x7f, 0x01, 0x02 });
-		memcached.node("n1").set(id, SessionCodec.encodeData(Repositories.kryo().id(), times(), attributes), 0);
+		String id = sessionWithUnreadableAttribute("bad");
 		MemcachedSession session = this.repository.findById(id);
 		session.getAttribute("bad");
 		this.repository.save(session);
@@ -178,6 +170,16 @@ class HostileInputIT {
 		assertThat(this.repository.findById(session.getId())).isNull();
 		assertThat(this.repository.findById(small.getId())).isNotNull();
 		assertThat(this.registry.counter("msm.session.write.failures").count()).isEqualTo(1);
+	}
+
+	/** Plants a session holding a readable "good" attribute and an unreadable one. */
+	private static String sessionWithUnreadableAttribute(String name) {
+		String id = "0123456789abcdef0123456789abcdef-n1";
+		Map<String, byte[]> attributes = new LinkedHashMap<>();
+		attributes.put("good", Repositories.kryo().serialize("fine"));
+		attributes.put(name, new byte[] { 0x7f, 0x01, 0x02 });
+		memcached.node("n1").set(id, SessionCodec.encodeData(Repositories.kryo().id(), times(), attributes), 0);
+		return id;
 	}
 
 	private MemcachedSession sessionWith(String name, String value) {

@@ -339,6 +339,23 @@ class MemcachedSessionRepositoryIT {
 		assertThat(this.repository.findById(session.getId())).isNull();
 	}
 
+	// 10
+
+	@Test
+	void changeSessionId_ConcurrentlyInTwoRequests_ShouldLetOnlyTheFirstWin() {
+		MemcachedSession session = saved();
+		MemcachedSession copy1 = this.repository.findById(session.getId());
+		MemcachedSession copy2 = this.repository.findById(session.getId());
+		copy1.changeSessionId();
+		this.repository.save(copy1);
+		copy2.changeSessionId();
+		this.repository.save(copy2);
+
+		assertThat(this.repository.findById(copy1.getId())).isNotNull();
+		assertThat(this.repository.findById(copy2.getId())).isNull();
+		assertThat(this.repository.findById(session.getId())).isNull();
+	}
+
 	// 11
 
 	@Test

@@ -146,19 +146,19 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @param bytes the value
 	 * @return the outcome
 	 */
-	public CasResult cas(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
+	public WriteResult cas(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
 		Future<CASResponse> future = null;
 		try {
 			future = client(node).asyncCAS(key, cas, expiration, bytes, RawBytesTranscoder.INSTANCE);
 			CASResponse response = await(future);
 			if (response == null) {
-				return CasResult.FAILED;
+				return WriteResult.FAILED;
 			}
 			return switch (response) {
-				case OK -> CasResult.OK;
-				case EXISTS -> CasResult.CONFLICT;
-				case NOT_FOUND -> CasResult.NOT_FOUND;
-				default -> CasResult.FAILED;
+				case OK -> WriteResult.OK;
+				case EXISTS -> WriteResult.CONFLICT;
+				case NOT_FOUND -> WriteResult.NOT_FOUND;
+				default -> WriteResult.FAILED;
 			};
 		}
 		catch (RuntimeException | TimeoutException | ExecutionException ex) {
@@ -166,7 +166,7 @@ public final class MemcachedStore implements AutoCloseable {
 				future.cancel(false);
 			}
 			warn("cas", node, key, ex);
-			return CasResult.FAILED;
+			return WriteResult.FAILED;
 		}
 	}
 
@@ -179,21 +179,21 @@ public final class MemcachedStore implements AutoCloseable {
 	 * Deletes a key and waits for the answer.
 	 * @param node the node
 	 * @param key the key
-	 * @return whether the node answered (a missing key counts as done)
+	 * @return {@code OK} if it was deleted, {@code NOT_FOUND} if it was not there, else
+	 * {@code FAILED}
 	 */
-	public boolean delete(MemcachedNode node, String key) {
+	public WriteResult delete(MemcachedNode node, String key) {
 		Future<Boolean> future = null;
 		try {
 			future = client(node).delete(key);
-			await(future);
-			return true;
+			return Boolean.TRUE.equals(await(future)) ? WriteResult.OK : WriteResult.NOT_FOUND;
 		}
 		catch (RuntimeException | TimeoutException | ExecutionException ex) {
 			if (future != null) {
 				future.cancel(false);
 			}
 			warn("delete", node, key, ex);
-			return false;
+			return WriteResult.FAILED;
 		}
 	}
 

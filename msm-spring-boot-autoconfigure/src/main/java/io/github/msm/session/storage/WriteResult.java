@@ -1,14 +1,14 @@
 package io.github.msm.session.storage;
 
 /**
- * Outcome of a compare-and-set.
+ * Outcome of a conditional write: a compare-and-set or a delete.
  *
  * @author msm-spring-boot
  * @since 0.1.0
  */
-public enum CasResult {
+public enum WriteResult {
 
-	/** The value was written. */
+	/** The item was written (or deleted). */
 	OK,
 
 	/** Somebody wrote the item since it was read: re-read, merge, try again. */
