@@ -1,16 +1,11 @@
 package io.github.msm.autoconfigure.web;
 
-import java.io.IOException;
-import java.net.CookieManager;
-import java.net.HttpCookie;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 
 import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.test.MemcachedServer;
 import io.github.msm.test.MemcachedServers;
+import io.github.msm.test.SessionHttpClient;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -45,17 +40,15 @@ class MsmWebIT {
 	@Autowired
 	MemcachedSessionRepository repository;
 
-	private final CookieManager cookies = new CookieManager();
-
-	private HttpClient client;
+	private SessionHttpClient client;
 
 	@BeforeEach
 	void createClient() {
-		this.client = HttpClient.newBuilder().cookieHandler(this.cookies).build();
+		this.client = SessionHttpClient.forPort(this.port);
 	}
 
 	@Test
-	void counter_ShouldSurviveAcrossRequestsInMemcached() throws Exception {
+	void counter_ShouldSurviveAcrossRequestsInMemcached() {
 		post("/counter");
 		post("/counter");
 		String[] answer = post("/counter").split(" ");
@@ -65,15 +58,15 @@ class MsmWebIT {
 	}
 
 	@Test
-	void sessionCookie_ShouldCarryThePlainSessionId() throws Exception {
+	void sessionCookie_ShouldCarryThePlainSessionId() {
 		String id = post("/counter").split(" ")[0];
 
-		assertThat(sessionCookie()).isEqualTo(id);
+		assertThat(this.client.sessionCookie()).isEqualTo(id);
 		assertThat(id).matches("[0-9a-f]{32}-n[12]");
 	}
 
 	@Test
-	void readOnlyRequest_ShouldCostOneRoundTripAndOneSmallWrite() throws Exception {
+	void readOnlyRequest_ShouldCostOneRoundTripAndOneSmallWrite() {
 		String id = post("/counter").split(" ")[0];
 		awaitBackup(id);
 		memcached.resetStats();
@@ -89,7 +82,7 @@ class MsmWebIT {
 	}
 
 	@Test
-	void modifyingRequest_ShouldCostOneRoundTripAndOneWrite() throws Exception {
+	void modifyingRequest_ShouldCostOneRoundTripAndOneWrite() {
 		String id = post("/counter").split(" ")[0];
 		awaitBackup(id);
 		memcached.resetStats();
@@ -103,15 +96,15 @@ class MsmWebIT {
 	}
 
 	@Test
-	void requestWithoutSessionThatNeverUsesIt_ShouldCostNothing() throws Exception {
+	void requestWithoutSessionThatNeverUsesIt_ShouldCostNothing() {
 		assertThat(get("/hello")).isEqualTo("hello");
 
 		assertThat(memcached.stat("cmd_get") + memcached.stat("cmd_set") + memcached.stat("cmd_touch")).isZero();
-		assertThat(this.cookies.getCookieStore().getCookies()).isEmpty();
+		assertThat(this.client.hasCookies()).isFalse();
 	}
 
 	@Test
-	void mvcRequestWithSessionCookie_ShouldCostNoMoreThanAReadOnlyRequest() throws Exception {
+	void mvcRequestWithSessionCookie_ShouldCostNoMoreThanAReadOnlyRequest() {
 		// Spring MVC's SessionFlashMapManager looks at the session of every request that has one
 		String id = post("/counter").split(" ")[0];
 		awaitBackup(id);
@@ -125,7 +118,7 @@ class MsmWebIT {
 	}
 
 	@Test
-	void mutableAttributeChangedInPlace_ShouldBePersisted() throws Exception {
+	void mutableAttributeChangedInPlace_ShouldBePersisted() {
 		get("/cart");
 		get("/cart");
 
@@ -133,21 +126,19 @@ class MsmWebIT {
 	}
 
 	@Test
-	void changeSessionId_ShouldSendNewCookieAndKillOldId() throws Exception {
+	void changeSessionId_ShouldSendNewCookieAndKillOldId() {
 		String before = post("/counter").split(" ")[0];
 		String after = post("/login");
 
 		assertThat(after).isNotEqualTo(before).endsWith(before.substring(32));
-		assertThat(sessionCookie()).isEqualTo(after);
+		assertThat(this.client.sessionCookie()).isEqualTo(after);
 		assertThat(this.repository.findById(before)).isNull();
 		assertThat(get("/counter")).isEqualTo(after + " 1");
 	}
 
 	@Test
-	void hostileCookie_ShouldGetAFreshSessionWithoutMemcachedCalls() throws Exception {
-		HttpResponse<String> response = this.client.send(
-				HttpRequest.newBuilder(uri("/counter")).header("Cookie", "SESSION=../../x%0d%0aflush_all").GET().build(),
-				HttpResponse.BodyHandlers.ofString());
+	void hostileCookie_ShouldGetAFreshSessionWithoutMemcachedCalls() {
+		HttpResponse<String> response = this.client.getWithSessionCookie("/counter", "../../x%0d%0aflush_all");
 
 		assertThat(response.statusCode()).isEqualTo(200);
 		assertThat(response.body()).endsWith(" null");
@@ -155,14 +146,13 @@ class MsmWebIT {
 	}
 
 	@Test
-	void unknownSessionCookie_ShouldGetAFreshSession() throws Exception {
-		HttpResponse<String> response = this.client.send(HttpRequest.newBuilder(uri("/counter"))
-			.header("Cookie", "SESSION=0123456789abcdef0123456789abcdef-n1")
-			.POST(HttpRequest.BodyPublishers.noBody())
-			.build(), HttpResponse.BodyHandlers.ofString());
+	void unknownSessionCookie_ShouldGetAFreshSession() {
+		HttpResponse<String> response = this.client.getWithSessionCookie("/counter",
+				"0123456789abcdef0123456789abcdef-n1");
 
 		assertThat(response.statusCode()).isEqualTo(200);
-		assertThat(response.body()).endsWith(" 1").doesNotStartWith("0123456789abcdef0123456789abcdef");
+		assertThat(response.body()).endsWith(" null").doesNotStartWith("0123456789abcdef0123456789abcdef");
+		assertThat(this.client.sessionCookie()).isNotEqualTo("0123456789abcdef0123456789abcdef-n1");
 	}
 
 	private MemcachedServer backupOf(String id) {
@@ -173,32 +163,17 @@ class MsmWebIT {
 		await().until(() -> backupOf(id).stat("curr_items") >= 1);
 	}
 
-	private String sessionCookie() {
-		return this.cookies.getCookieStore()
-			.getCookies()
-			.stream()
-			.filter((cookie) -> cookie.getName().equals("SESSION"))
-			.map(HttpCookie::getValue)
-			.findFirst()
-			.orElseThrow();
+	private String get(String path) {
+		return ok(this.client.get(path));
 	}
 
-	private String get(String path) throws IOException, InterruptedException {
-		return send(HttpRequest.newBuilder(uri(path)).GET().build());
+	private String post(String path) {
+		return ok(this.client.post(path));
 	}
 
-	private String post(String path) throws IOException, InterruptedException {
-		return send(HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.noBody()).build());
-	}
-
-	private String send(HttpRequest request) throws IOException, InterruptedException {
-		HttpResponse<String> response = this.client.send(request, HttpResponse.BodyHandlers.ofString());
-		assertThat(response.statusCode()).as("status of %s", request.uri()).isEqualTo(200);
+	private static String ok(HttpResponse<String> response) {
+		assertThat(response.statusCode()).as("status of %s", response.uri()).isEqualTo(200);
 		return response.body();
-	}
-
-	private URI uri(String path) {
-		return URI.create("http://127.0.0.1:" + this.port + path);
 	}
 
 }
