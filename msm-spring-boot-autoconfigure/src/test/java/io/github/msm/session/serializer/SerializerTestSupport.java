@@ -124,6 +124,20 @@ final class SerializerTestSupport {
 	}
 
 	/**
+	 * Lists nested {@code depth} levels deep, to exceed a serializer's depth limit.
+	 */
+	static List<Object> nestedLists(int depth) {
+		List<Object> root = new ArrayList<>();
+		List<Object> current = root;
+		for (int i = 0; i < depth; i++) {
+			List<Object> child = new ArrayList<>();
+			current.add(child);
+			current = child;
+		}
+		return root;
+	}
+
+	/**
 	 * Replace a class name in serialized bytes by another of the same length. Kryo marks
 	 * the last character of an ASCII string with the high bit, so that byte is matched
 	 * with and without it.

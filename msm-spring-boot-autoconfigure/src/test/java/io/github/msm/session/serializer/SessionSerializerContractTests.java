@@ -1,0 +1,250 @@
+package io.github.msm.session.serializer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.logging.Level;
+import java.util.stream.IntStream;
+
+import io.github.msm.session.serializer.SerializerTestSupport.RecordingClassLoader;
+import io.github.msm.session.serializer.testapp.Customer;
+import io.github.msm.session.serializer.testapp.Node;
+import io.github.msm.session.serializer.untrusted.Decoy1;
+import io.github.msm.session.serializer.untrusted.GadgetEvents;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import org.springframework.security.authentication.BadCredentialsException;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.GrantedAuthority;
+import org.springframework.security.core.authority.SimpleGrantedAuthority;
+import org.springframework.security.core.context.SecurityContextImpl;
+import org.springframework.security.core.userdetails.User;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+/**
+ * The behaviour every {@link SessionSerializer} must share: what round-trips, what the
+ * allow-list refuses and how corrupt bytes fail. Subclasses add the tests that only make
+ * sense for their format.
+ */
+abstract class SessionSerializerContractTests {
+
+	private final SessionSerializer serializer = createSerializer(SerializerTestSupport.strictAllowList(),
+			getClass().getClassLoader());
+
+	/**
+	 * Create the serializer under test.
+	 * @param allowList the classes it may read and write
+	 * @param classLoader the class loader it loads classes with
+	 * @return the serializer
+	 */
+	abstract SessionSerializer createSerializer(ClassAllowList allowList, ClassLoader classLoader);
+
+	@ParameterizedTest
+	@MethodSource("io.github.msm.session.serializer.SerializerTestSupport#commonValues")
+	void deserialize_SerializedCommonValue_ShouldBeEqualAndOfSameClass(Object value) {
+		Object restored = roundTrip(value);
+
+		assertThat(restored).isEqualTo(value).hasSameClassAs(value);
+	}
+
+	@Test
+	void deserialize_UnmodifiableCollection_ShouldKeepElementsAndStayUnmodifiable() {
+		Collection<String> value = Collections.unmodifiableCollection(new ArrayList<>(List.of("a", "b")));
+
+		Collection<String> restored = roundTrip(value);
+
+		assertThat(restored).containsExactly("a", "b").hasSameClassAs(value);
+	}
+
+	@Test
+	void deserialize_CyclicGraph_ShouldRestoreTheCycle() {
+		Node first = new Node("first");
+		Node second = new Node("second");
+		first.setNext(second);
+		second.setNext(first);
+
+		Node restored = roundTrip(first);
+
+		assertThat(restored.getNext().getNext()).isSameAs(restored);
+	}
+
+	@Test
+	void deserialize_SameObjectTwice_ShouldRestoreOneInstance() {
+		Customer customer = new Customer("alice");
+
+		List<Customer> restored = roundTrip(new ArrayList<>(List.of(customer, customer)));
+
+		assertThat(restored.get(0)).isSameAs(restored.get(1));
+	}
+
+	@Test
+	void deserialize_SecurityContext_ShouldKeepTokenAuthorities() {
+		SecurityContextImpl restored = roundTrip(SerializerTestSupport.securityContext());
+
+		assertThat(restored.getAuthentication().getAuthorities()).extracting(GrantedAuthority::getAuthority)
+			.containsExactly("ROLE_ADMIN", "ROLE_USER");
+	}
+
+	@Test
+	void deserialize_SecurityContext_ShouldKeepUserAuthoritiesSortedAndSearchable() {
+		SecurityContextImpl restored = roundTrip(SerializerTestSupport.securityContext());
+
+		User user = (User) restored.getAuthentication().getPrincipal();
+		assertThat(user.getAuthorities()).extracting(GrantedAuthority::getAuthority)
+			.containsExactly("ROLE_ADMIN", "ROLE_USER");
+		assertThat(user.getAuthorities()).contains(new SimpleGrantedAuthority("ROLE_USER"));
+	}
+
+	@Test
+	void deserialize_SecurityContext_ShouldStayAuthenticated() {
+		SecurityContextImpl restored = roundTrip(SerializerTestSupport.securityContext());
+
+		Authentication authentication = restored.getAuthentication();
+		assertThat(authentication.isAuthenticated()).isTrue();
+		assertThat(authentication.getName()).isEqualTo("alice");
+	}
+
+	@Test
+	void deserialize_SecurityContext_ShouldEqualTheOriginal() {
+		SecurityContextImpl context = SerializerTestSupport.securityContext();
+
+		assertThat(roundTrip(context)).isEqualTo(context);
+	}
+
+	@Test
+	void deserialize_AuthenticationException_ShouldKeepMessage() {
+		BadCredentialsException restored = roundTrip(new BadCredentialsException("Bad credentials"));
+
+		assertThat(restored).hasMessage("Bad credentials");
+	}
+
+	@Test
+	void serialize_ClassOutsideAllowList_ShouldThrowNamingClassAndProperty() {
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.serialize(new Decoy1()))
+			.withMessageContaining(SerializerTestSupport.DECOY1)
+			.withMessageContaining("msm.serialization.allowed-packages");
+	}
+
+	@Test
+	void serialize_ClassOutsideAllowListInsideCollection_ShouldThrowNamingClassAndProperty() {
+		List<Object> value = new ArrayList<>(List.of(new Decoy1()));
+
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.serialize(value))
+			.withMessageContaining(SerializerTestSupport.DECOY1)
+			.withMessageContaining("msm.serialization.allowed-packages");
+	}
+
+	@Test
+	void serialize_JdkClassOutsideAllowListInsideCollection_ShouldThrowNamingClass() {
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.serialize(new ArrayList<>(List.of(Level.INFO))))
+			.withMessageContaining("java.util.logging.Level");
+	}
+
+	@Test
+	void serialize_Thread_ShouldThrow() {
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.serialize(new Thread()));
+	}
+
+	@Test
+	void serialize_ConcurrentCalls_ShouldEachRoundTrip() throws Exception {
+		ExecutorService executor = Executors.newFixedThreadPool(8);
+		try {
+			List<Callable<Object>> calls = IntStream.range(0, 200)
+				.mapToObj((i) -> (Callable<Object>) () -> roundTrip(new Customer("c" + i, "t" + i)))
+				.toList();
+			List<Object> restored = new ArrayList<>();
+			for (Future<Object> future : executor.invokeAll(calls)) {
+				restored.add(future.get());
+			}
+			assertThat(restored).hasSize(200).doesNotHaveDuplicates();
+		}
+		finally {
+			executor.shutdownNow();
+		}
+	}
+
+	@Test
+	void deserialize_PatchedBytesOfAllowedClass_ShouldReadTheNamedClass() {
+		byte[] bytes = SerializerTestSupport.replaceClassName(permissive().serialize(new Decoy1()),
+				SerializerTestSupport.DECOY1, SerializerTestSupport.DECOY2);
+
+		assertThat(permissive().deserialize(bytes).getClass().getName()).isEqualTo(SerializerTestSupport.DECOY2);
+	}
+
+	@Test
+	void deserialize_ClassOutsideAllowList_ShouldThrowWithoutLoadingIt() {
+		RecordingClassLoader classLoader = new RecordingClassLoader();
+		SessionSerializer strict = createSerializer(SerializerTestSupport.strictAllowList(), classLoader);
+		byte[] bytes = SerializerTestSupport.replaceClassName(permissive().serialize(new Decoy1()),
+				SerializerTestSupport.DECOY1, GadgetEvents.GADGET_CLASS_NAME);
+
+		assertThatExceptionOfType(SessionSerializationException.class).isThrownBy(() -> strict.deserialize(bytes))
+			.withMessageContaining(GadgetEvents.GADGET_CLASS_NAME);
+		assertThat(classLoader.getRequested()).doesNotContain(GadgetEvents.GADGET_CLASS_NAME);
+		assertThat(GadgetEvents.INITIALIZED).isFalse();
+		assertThat(GadgetEvents.CONSTRUCTED).isFalse();
+	}
+
+	@Test
+	void deserialize_DeniedJdkClassName_ShouldThrow() {
+		byte[] bytes = SerializerTestSupport.replaceClassName(this.serializer.serialize(new ArrayList<>()),
+				"java.util.ArrayList", "java.lang.Runtime$1");
+
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.deserialize(bytes))
+			.withMessageContaining("java.lang.Runtime$1");
+	}
+
+	@Test
+	void deserialize_TruncatedBytes_ShouldThrowSessionSerializationException() {
+		byte[] bytes = this.serializer.serialize(SerializerTestSupport.securityContext());
+
+		for (int length = 0; length < bytes.length; length++) {
+			byte[] truncated = Arrays.copyOf(bytes, length);
+			assertThat(catchThrowable(() -> this.serializer.deserialize(truncated)))
+				.as("truncated to %d bytes", length)
+				.isInstanceOf(SessionSerializationException.class);
+		}
+	}
+
+	@Test
+	void deserialize_RandomBytes_ShouldReturnValueOrThrowSessionSerializationException() {
+		Random random = new Random(187);
+		byte[] valid = this.serializer.serialize(SerializerTestSupport.securityContext());
+
+		for (int i = 0; i < 2000; i++) {
+			byte[] corrupt = valid.clone();
+			corrupt[random.nextInt(corrupt.length)] = (byte) random.nextInt(256);
+			Throwable thrown = catchThrowable(() -> this.serializer.deserialize(corrupt));
+			if (thrown != null) {
+				assertThat(thrown).isInstanceOf(SessionSerializationException.class);
+			}
+		}
+	}
+
+	private SessionSerializer permissive() {
+		return createSerializer(SerializerTestSupport.permissiveAllowList(), getClass().getClassLoader());
+	}
+
+	@SuppressWarnings("unchecked")
+	private <T> T roundTrip(T value) {
+		return (T) this.serializer.deserialize(this.serializer.serialize(value));
+	}
+
+}
