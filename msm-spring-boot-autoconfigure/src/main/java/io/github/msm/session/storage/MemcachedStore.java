@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +50,10 @@ public final class MemcachedStore implements AutoCloseable {
 	private static final Log logger = LogFactory.getLog(MemcachedStore.class);
 
 	private final Map<MemcachedNode, MemcachedClient> clients = new LinkedHashMap<>();
+
+	private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+	private final Map<MemcachedNode, Long> lastWarnings = new ConcurrentHashMap<>();
 
 	private final long timeoutMillis;
 
@@ -253,8 +258,23 @@ public final class MemcachedStore implements AutoCloseable {
 		return client;
 	}
 
-	private static void warn(String operation, MemcachedNode node, String key, Exception ex) {
-		logger.warn("memcached " + operation + " of '" + key + "' on node " + node + " failed: " + ex);
+	/**
+	 * Logs a failure at WARN at most once per node and interval, so a dead node shows in
+	 * the log without flooding it with one line per request.
+	 */
+	private void warn(String operation, MemcachedNode node, String key, Exception ex) {
+		String message = "memcached " + operation + " of '" + key + "' on node " + node + " failed: " + ex;
+		long now = System.nanoTime();
+		Long last = this.lastWarnings.get(node);
+		boolean due = (last == null) ? this.lastWarnings.putIfAbsent(node, now) == null
+				: (now - last >= WARN_INTERVAL_NANOS && this.lastWarnings.replace(node, last, now));
+		if (due) {
+			logger.warn(message + " (more failures of this node in the next "
+					+ TimeUnit.NANOSECONDS.toSeconds(WARN_INTERVAL_NANOS) + " s are logged at DEBUG)");
+		}
+		else if (logger.isDebugEnabled()) {
+			logger.debug(message);
+		}
 	}
 
 	@Override

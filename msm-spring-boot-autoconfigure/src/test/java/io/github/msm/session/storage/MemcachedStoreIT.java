@@ -1,0 +1,128 @@
+package io.github.msm.session.storage;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+
+import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.node.NodeRing;
+import io.github.msm.test.MemcachedServers;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The byte-level store against real memcached servers, including dead and hung ones.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class MemcachedStoreIT {
+
+	@RegisterExtension
+	static final MemcachedServers memcached = MemcachedServers.nodes(2);
+
+	private static final byte[] VALUE = "value".getBytes(StandardCharsets.UTF_8);
+
+	private NodeRing ring;
+
+	private MemcachedStore store;
+
+	@BeforeEach
+	void connect() {
+		this.ring = NodeRing.parse(List.of(memcached.nodesProperty()));
+		this.store = new MemcachedStore(this.ring.nodes(), true, Duration.ofMillis(300));
+	}
+
+	@AfterEach
+	void close() {
+		this.store.close();
+	}
+
+	@Test
+	void set_ShouldStoreOnTheNamedNodeOnly() {
+		assertThat(this.store.set(node("n2"), "k", 0, VALUE)).isTrue();
+
+		assertThat(memcached.node("n2").get("k")).isEqualTo(VALUE);
+		assertThat(memcached.node("n1").get("k")).isNull();
+	}
+
+	@Test
+	void set_LargeValue_ShouldNotBeCompressed() {
+		byte[] zeros = new byte[100_000];
+		this.store.set(node("n1"), "k", 0, zeros);
+
+		assertThat(memcached.node("n1").get("k")).hasSize(100_000);
+	}
+
+	@Test
+	void cas_AfterAnotherWrite_ShouldReportConflict() {
+		this.store.set(node("n1"), "k", 0, VALUE);
+		StoredValue read = this.store.get(node("n1"), "k");
+		this.store.set(node("n1"), "k", 0, "other".getBytes(StandardCharsets.UTF_8));
+
+		assertThat(this.store.cas(node("n1"), "k", read.cas(), 0, VALUE)).isEqualTo(WriteResult.CONFLICT);
+	}
+
+	@Test
+	void cas_OnDeletedItem_ShouldReportNotFound() {
+		this.store.set(node("n1"), "k", 0, VALUE);
+		StoredValue read = this.store.get(node("n1"), "k");
+		this.store.delete(node("n1"), "k");
+
+		assertThat(this.store.cas(node("n1"), "k", read.cas(), 0, VALUE)).isEqualTo(WriteResult.NOT_FOUND);
+	}
+
+	@Test
+	void delete_MissingKey_ShouldReportNotFound() {
+		assertThat(this.store.delete(node("n1"), "missing")).isEqualTo(WriteResult.NOT_FOUND);
+	}
+
+	@Test
+	void get_DeadNode_ShouldReadAsMissingWithoutThrowing() {
+		memcached.node("n1").kill();
+
+		assertThat(this.store.get(node("n1"), "k")).isNull();
+		assertThat(this.store.set(node("n1"), "k", 0, VALUE)).isFalse();
+	}
+
+	@Test
+	@Timeout(10)
+	void get_HungNode_ShouldGiveUpInsteadOfWaitingForever() {
+		memcached.node("n1").hang();
+
+		assertThat(this.store.get(node("n1"), "k")).isNull();
+		assertThat(this.store.set(node("n1"), "k", 0, VALUE)).isFalse();
+	}
+
+	@Test
+	void deadNode_ShouldNotDisturbTheOtherNode() {
+		memcached.node("n1").kill();
+		this.store.get(node("n1"), "k");
+
+		assertThat(this.store.set(node("n2"), "k", 0, VALUE)).isTrue();
+		assertThat(this.store.get(node("n2"), "k").bytes()).isEqualTo(VALUE);
+	}
+
+	@Test
+	void failures_OfOneNode_ShouldBeLoggedAtWarnOncePerInterval(CapturedOutput output) {
+		memcached.node("n1").kill();
+		for (int i = 0; i < 4; i++) {
+			this.store.get(node("n1"), "k" + i);
+		}
+
+		assertThat(output.getOut().lines().filter((line) -> line.contains("WARN") && line.contains("on node n1:")))
+			.hasSize(1);
+	}
+
+	private MemcachedNode node(String id) {
+		return this.ring.node(id);
+	}
+
+}
