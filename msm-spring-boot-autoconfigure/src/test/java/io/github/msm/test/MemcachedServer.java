@@ -40,6 +40,8 @@ public final class MemcachedServer {
 
 	private Process process;
 
+	private boolean hung;
+
 	MemcachedServer(String nodeId, int memoryMb, String maxItemSize) {
 		this.nodeId = nodeId;
 		this.memoryMb = memoryMb;
@@ -142,11 +144,21 @@ public final class MemcachedServer {
 	/** Freezes the process: the port stays open but nothing is answered. */
 	public void hang() {
 		signal("STOP");
+		this.hung = true;
 	}
 
-	/** Undoes {@link #hang()}. */
+	/**
+	 * Undoes {@link #hang()}. The node then runs the commands that piled up while it was
+	 * frozen.
+	 */
 	public void resume() {
 		signal("CONT");
+		this.hung = false;
+	}
+
+	/** Whether {@link #hang()} froze it and nothing resumed it since. */
+	public boolean isHung() {
+		return this.hung;
 	}
 
 	private void signal(String name) {

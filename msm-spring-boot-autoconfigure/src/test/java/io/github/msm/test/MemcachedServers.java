@@ -20,8 +20,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * </pre>
  *
  * Servers start before all tests and stop after them. After each test, servers that a
- * test killed or froze are brought back (empty) and all data and counters are cleared,
- * so that tests stay independent.
+ * test killed or froze are started anew (empty, on the same port: a frozen one would
+ * otherwise run the writes queued while it was frozen after the next test began), and
+ * all data and counters are cleared, so that tests stay independent.
  */
 public final class MemcachedServers implements BeforeAllCallback, AfterAllCallback, AfterEachCallback {
 
@@ -82,10 +83,9 @@ public final class MemcachedServers implements BeforeAllCallback, AfterAllCallba
 	@Override
 	public void afterEach(ExtensionContext context) {
 		for (MemcachedServer server : this.servers) {
-			if (!server.isRunning()) {
+			if (!server.isRunning() || server.isHung()) {
 				server.restart();
 			}
-			server.resume();
 			server.flushAll();
 			server.resetStats();
 		}
