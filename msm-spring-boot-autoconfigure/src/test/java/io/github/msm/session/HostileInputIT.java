@@ -7,9 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.github.msm.test.MemcachedServers;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,23 +19,14 @@ import static org.awaitility.Awaitility.await;
  * Bad input never reaches memcached as a key, never fails a request and never harms
  * other sessions: hostile ids, corrupt or foreign bytes, oversize sessions.
  */
-class HostileInputIT {
+class HostileInputIT extends RepositoryITSupport {
 
 	@RegisterExtension
 	static final MemcachedServers memcached = MemcachedServers.nodes(2);
 
-	private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-
-	private MemcachedSessionRepository repository;
-
-	@BeforeEach
-	void createRepository() {
-		this.repository = Repositories.over(memcached, this.registry);
-	}
-
-	@AfterEach
-	void closeRepository() {
-		this.repository.shutdown();
+	@Override
+	MemcachedServers servers() {
+		return memcached;
 	}
 
 	@ParameterizedTest
@@ -85,7 +73,7 @@ class HostileInputIT {
 		String id = "0123456789abcdef0123456789abcdef-n1";
 		Map<String, byte[]> attributes = new LinkedHashMap<>();
 		attributes.put("k", new byte[] { 1, 2, 3 });
-		byte[] bytes = SessionCodec.encodeData(Repositories.kryo().id(), times(), attributes);
+		byte[] bytes = SessionCodec.encodeData(kryo().id(), times(), attributes);
 		// attribute count of 2^31-1
 		bytes[35] = 0x7f;
 		bytes[36] = (byte) 0xff;
@@ -176,9 +164,9 @@ class HostileInputIT {
 	private static String sessionWithUnreadableAttribute(String name) {
 		String id = "0123456789abcdef0123456789abcdef-n1";
 		Map<String, byte[]> attributes = new LinkedHashMap<>();
-		attributes.put("good", Repositories.kryo().serialize("fine"));
+		attributes.put("good", kryo().serialize("fine"));
 		attributes.put(name, new byte[] { 0x7f, 0x01, 0x02 });
-		memcached.node("n1").set(id, SessionCodec.encodeData(Repositories.kryo().id(), times(), attributes), 0);
+		memcached.node("n1").set(id, SessionCodec.encodeData(kryo().id(), times(), attributes), 0);
 		return id;
 	}
 

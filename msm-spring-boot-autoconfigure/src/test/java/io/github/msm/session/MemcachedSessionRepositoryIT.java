@@ -7,9 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.github.msm.test.MemcachedServers;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -20,23 +17,14 @@ import static org.awaitility.Awaitility.await;
  * The behaviours every Spring Session repository must hold (shared/reference
  * spring-session.md §5), against real memcached servers.
  */
-class MemcachedSessionRepositoryIT {
+class MemcachedSessionRepositoryIT extends RepositoryITSupport {
 
 	@RegisterExtension
 	static final MemcachedServers memcached = MemcachedServers.nodes(2);
 
-	private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-
-	private MemcachedSessionRepository repository;
-
-	@BeforeEach
-	void createRepository() {
-		this.repository = Repositories.over(memcached, this.registry);
-	}
-
-	@AfterEach
-	void closeRepository() {
-		this.repository.shutdown();
+	@Override
+	MemcachedServers servers() {
+		return memcached;
 	}
 
 	// 1 round trip

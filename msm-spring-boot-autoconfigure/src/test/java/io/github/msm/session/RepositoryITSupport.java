@@ -10,30 +10,38 @@ import io.github.msm.session.serializer.SessionSerializer;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.test.MemcachedServers;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 
 /**
- * Builds repositories over real memcached servers, as the auto-configuration does.
+ * A repository over the test class's real memcached servers, built as the
+ * auto-configuration builds it, fresh for each test.
  */
-final class Repositories {
+abstract class RepositoryITSupport {
 
-	private Repositories() {
+	final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+	MemcachedSessionRepository repository;
+
+	/** The servers of the test class, a static {@code @RegisterExtension} field. */
+	abstract MemcachedServers servers();
+
+	@BeforeEach
+	void createRepository() {
+		NodeRing ring = NodeRing.parse(List.of(servers().nodesProperty()));
+		MemcachedStore store = new MemcachedStore(ring.nodes(), true, Duration.ofMillis(1000));
+		this.repository = new MemcachedSessionRepository(store, ring, kryo());
+		this.repository.setMetrics(new SessionMetrics(this.registry));
+	}
+
+	@AfterEach
+	void closeRepository() {
+		this.repository.shutdown();
 	}
 
 	static SessionSerializer kryo() {
 		return new KryoSessionSerializer(ClassAllowList.of(List.of("io.github.msm")),
-				Repositories.class.getClassLoader());
-	}
-
-	static MemcachedSessionRepository over(MemcachedServers servers, SimpleMeterRegistry registry) {
-		return over(servers.nodesProperty(), registry);
-	}
-
-	static MemcachedSessionRepository over(String nodes, SimpleMeterRegistry registry) {
-		NodeRing ring = NodeRing.parse(List.of(nodes));
-		MemcachedStore store = new MemcachedStore(ring.nodes(), true, Duration.ofMillis(1000));
-		MemcachedSessionRepository repository = new MemcachedSessionRepository(store, ring, kryo());
-		repository.setMetrics(new SessionMetrics(registry));
-		return repository;
+				RepositoryITSupport.class.getClassLoader());
 	}
 
 }

@@ -4,9 +4,6 @@ import java.time.Duration;
 import java.time.Instant;
 
 import io.github.msm.test.MemcachedServers;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -16,21 +13,14 @@ import static org.awaitility.Awaitility.await;
 /**
  * Where session items live (msm's layout) and how long memcached keeps them.
  */
-class SessionBackupIT {
+class SessionBackupIT extends RepositoryITSupport {
 
 	@RegisterExtension
 	static final MemcachedServers memcached = MemcachedServers.nodes(3);
 
-	private MemcachedSessionRepository repository;
-
-	@BeforeEach
-	void createRepository() {
-		this.repository = Repositories.over(memcached, new SimpleMeterRegistry());
-	}
-
-	@AfterEach
-	void closeRepository() {
-		this.repository.shutdown();
+	@Override
+	MemcachedServers servers() {
+		return memcached;
 	}
 
 	@Test

@@ -4,9 +4,6 @@ import java.time.Instant;
 
 import io.github.msm.test.MemcachedServer;
 import io.github.msm.test.MemcachedServers;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -19,21 +16,14 @@ import static org.awaitility.Awaitility.await;
  * {@code setLastAccessedTime(now)}, the application's work, then {@code save} twice
  * (once when the response commits, once at the end of the filter).
  */
-class SessionOpBudgetIT {
+class SessionOpBudgetIT extends RepositoryITSupport {
 
 	@RegisterExtension
 	static final MemcachedServers memcached = MemcachedServers.nodes(2);
 
-	private MemcachedSessionRepository repository;
-
-	@BeforeEach
-	void createRepository() {
-		this.repository = Repositories.over(memcached, new SimpleMeterRegistry());
-	}
-
-	@AfterEach
-	void closeRepository() {
-		this.repository.shutdown();
+	@Override
+	MemcachedServers servers() {
+		return memcached;
 	}
 
 	@Test
