@@ -191,10 +191,19 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		if (data == null) {
 			return null;
 		}
-		MemcachedSession session = decode(id, data, found.get(validityKey));
-		if (session == null) {
+		MemcachedSession session;
+		try {
+			session = decode(id, data, found.get(validityKey));
+		}
+		catch (SessionCodec.CorruptSessionException ex) {
+			logger.warn("Session " + id + " holds bytes that are not a readable session (" + ex.getMessage()
+					+ "): treated as missing and removed");
 			this.metrics.unreadableSession();
 			this.writer.deleteAsync(id, node);
+			return null;
+		}
+		if (session == null) {
+			this.metrics.unreadableSession();
 			return null;
 		}
 		if (session.isExpired()) {
@@ -204,25 +213,30 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		return session;
 	}
 
+	/**
+	 * Reads the stored items. A session written with another serializer (servers that
+	 * disagree on {@code msm.serializer}) reads as missing but is left in place for the
+	 * servers that can read it; a corrupt validity item is ignored, the data item alone
+	 * still makes the session.
+	 * @throws SessionCodec.CorruptSessionException if the data item is corrupt
+	 */
 	private @Nullable MemcachedSession decode(String id, StoredValue data, @Nullable StoredValue validity) {
-		try {
-			SessionCodec.Data decoded = SessionCodec.decodeData(data.bytes());
-			if (decoded.serializerId() != this.serializer.id()) {
-				logger.warn("Session " + id + " was written with serializer " + decoded.serializerId()
-						+ ", this server uses " + this.serializer.id() + " (msm.serializer): treated as missing");
-				return null;
-			}
-			SessionCodec.Times times = decoded.times();
-			if (validity != null) {
-				times = times.newer(SessionCodec.decodeValidity(validity.bytes(), times.creationTime()));
-			}
-			return new MemcachedSession(id, times, decoded.attributes(), data.cas(), this.idFormat, this.codec);
-		}
-		catch (SessionCodec.CorruptSessionException ex) {
-			logger.warn("Session " + id + " holds bytes that are not a readable session (" + ex.getMessage()
-					+ "): treated as missing and removed");
+		SessionCodec.Data decoded = SessionCodec.decodeData(data.bytes());
+		if (decoded.serializerId() != this.serializer.id()) {
+			logger.warn("Session " + id + " was written with serializer " + decoded.serializerId()
+					+ ", this server uses " + this.serializer.id() + " (msm.serializer): treated as missing");
 			return null;
 		}
+		SessionCodec.Times times = decoded.times();
+		if (validity != null) {
+			try {
+				times = times.newer(SessionCodec.decodeValidity(validity.bytes(), times.creationTime()));
+			}
+			catch (SessionCodec.CorruptSessionException ex) {
+				logger.warn("Session " + id + " has a corrupt validity item; using the data item's access time");
+			}
+		}
+		return new MemcachedSession(id, times, decoded.attributes(), data.cas(), this.idFormat, this.codec);
 	}
 
 	@Override

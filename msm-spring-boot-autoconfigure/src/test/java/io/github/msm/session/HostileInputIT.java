@@ -94,6 +94,28 @@ class HostileInputIT extends RepositoryITSupport {
 	}
 
 	@Test
+	void findById_SessionWrittenByAnotherSerializer_ShouldBeLeftForServersThatCanReadIt() {
+		String id = "0123456789abcdef0123456789abcdef-n1";
+		byte[] bytes = SessionCodec.encodeData((byte) 99, times(), Map.of());
+		memcached.node("n1").set(id, bytes, 0);
+		this.repository.findById(id);
+
+		assertThat(memcached.node("n1").get(id)).isEqualTo(bytes);
+		assertThat(this.registry.counter("msm.session.unreadable").count()).isEqualTo(1);
+	}
+
+	@Test
+	void findById_CorruptValidityItem_ShouldStillFindTheSession() {
+		MemcachedSession session = sessionWith("k", "v");
+		memcached.node(nodeOf(session)).set("validity:" + session.getId(), "junk".getBytes(StandardCharsets.UTF_8), 0);
+
+		MemcachedSession found = this.repository.findById(session.getId());
+
+		assertThat(found).isNotNull();
+		assertThat((String) found.getAttribute("k")).isEqualTo("v");
+	}
+
+	@Test
 	void getAttribute_UnreadableAttribute_ShouldBeDroppedAndOthersKept() {
 		String id = sessionWithUnreadableAttribute("bad");
 
