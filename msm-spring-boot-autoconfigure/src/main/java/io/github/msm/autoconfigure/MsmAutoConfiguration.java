@@ -101,7 +101,7 @@ public final class MsmAutoConfiguration {
 		if (timeout != null) {
 			repository.setDefaultMaxInactiveInterval(timeout);
 		}
-		repository.setKeyPrefix(MsmPropertyChecks.keyPrefix(properties.getKeyPrefix()));
+		MsmPropertyChecks.apply("msm.key-prefix", properties.getKeyPrefix(), repository::setKeyPrefix);
 		repository.setBackupAsync(properties.isBackupAsync());
 		repository.setMaxItemSize(MsmPropertyChecks.maxItemSize(properties.getMaxItemSize()));
 		MeterRegistry registry = meterRegistry.getIfAvailable();

@@ -2,6 +2,7 @@ package io.github.msm.autoconfigure;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 import io.github.msm.session.node.NodeRing;
@@ -40,15 +41,17 @@ final class MsmPropertyChecks {
 		return timeout;
 	}
 
-	static String keyPrefix(String prefix) {
-		boolean printable = prefix.chars().allMatch((c) -> c > 32 && c < 127);
-		if (!printable || prefix.length() > 100) {
-			throw invalid("msm.key-prefix", prefix, quote(prefix) + " must be printable ASCII without spaces, at most 100 characters");
+	/**
+	 * Hands a value to a setter that validates it, turning its refusal into a failure
+	 * that names the property, so the rule lives once, in the store.
+	 */
+	static <T> void apply(String name, T value, Consumer<T> setter) {
+		try {
+			setter.accept(value);
 		}
-		if (prefix.startsWith("bak:") || prefix.startsWith("validity:") || prefix.startsWith("lock:")) {
-			throw invalid("msm.key-prefix", prefix, quote(prefix) + " must not start with bak:, validity: or lock: (used by the store)");
+		catch (IllegalArgumentException ex) {
+			throw invalid(name, value, ex.getMessage());
 		}
-		return prefix;
 	}
 
 	static int maxItemSize(DataSize size) {

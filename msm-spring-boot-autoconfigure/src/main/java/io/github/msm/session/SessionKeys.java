@@ -23,10 +23,10 @@ final class SessionKeys {
 	private final String prefix;
 
 	SessionKeys(String prefix) {
-		Assert.isTrue(prefix.length() <= 100, "key prefix must be at most 100 characters");
-		Assert.isTrue(prefix.chars().allMatch((c) -> c > 32 && c < 127), "key prefix must be printable ASCII without spaces");
+		Assert.isTrue(prefix.length() <= 100 && prefix.chars().allMatch((c) -> c > 32 && c < 127),
+				() -> "'" + prefix + "' must be printable ASCII without spaces, at most 100 characters");
 		Assert.isTrue(!prefix.startsWith(BACKUP) && !prefix.startsWith(VALIDITY) && !prefix.startsWith("lock:"),
-				"key prefix must not start with bak:, validity: or lock:");
+				() -> "'" + prefix + "' must not start with bak:, validity: or lock: (used by the store)");
 		this.prefix = prefix;
 	}
 
