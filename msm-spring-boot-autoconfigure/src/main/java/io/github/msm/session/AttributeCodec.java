@@ -10,8 +10,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Serializes attribute values and absorbs their failures: an attribute that cannot be
- * read or written is dropped and counted, and logged once per attribute name, so one bad
- * value never turns every request of a user into an error (spring-session #1939, #3430).
+ * read or written is counted, and logged once per attribute name, so one bad value never
+ * turns every request of a user into an error (spring-session #1939, #3430). An
+ * unreadable attribute is hidden from this request but stays stored (see
+ * {@link MemcachedSession}).
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -43,8 +45,9 @@ final class AttributeCodec {
 		}
 		catch (RuntimeException ex) {
 			this.metrics.unreadableAttribute();
-			warnOnce("read:" + name, () -> "Dropped session attribute '" + name + "' of session " + sessionId
-					+ ": it cannot be read (" + ex.getMessage() + "); further failures of it are only counted");
+			warnOnce("read:" + name, () -> "Session attribute '" + name + "' of session " + sessionId
+					+ " cannot be read by this server (" + ex.getMessage() + "): hidden from the application and"
+					+ " kept stored for servers that can read it; further failures of it are only counted");
 			return null;
 		}
 	}

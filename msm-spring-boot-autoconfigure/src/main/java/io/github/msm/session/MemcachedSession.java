@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
+import io.github.msm.session.SessionChanges.AccessChange;
+import io.github.msm.session.SessionCodec.Access;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.session.Session;
@@ -19,11 +21,13 @@ import org.springframework.util.Assert;
  *
  * <p>
  * Attribute values stay serialized until the application reads them, so a request pays
- * only for the attributes it uses and an unreadable attribute costs only itself. Every
- * attribute the application reads or sets is serialized again at save and compared with
- * the stored bytes: that catches in-place mutation of a mutable value without
- * {@code setAttribute} (msm's hash check, spring-session #133) and skips writes of values
- * set to what they already were.
+ * only for the attributes it uses. Every attribute the application reads or sets is
+ * serialized again at save and compared with the stored bytes: that catches in-place
+ * mutation of a mutable value without {@code setAttribute} (msm's hash check,
+ * spring-session #133) and skips writes of values set to what they already were. An
+ * attribute this server cannot read is hidden from the application but kept as stored:
+ * a server with another allow-list or an older version of a class must not delete what
+ * other servers can read.
  *
  * <p>
  * Not thread-safe: Spring Session gives each request its own instance.
@@ -37,19 +41,25 @@ public final class MemcachedSession implements Session {
 
 	private final AttributeCodec codec;
 
+	private final SessionLifetime lifetime;
+
 	private String id;
 
 	private @Nullable String storedId;
+
+	private @Nullable StoredSession base;
 
 	private final Instant creationTime;
 
 	private Instant lastAccessedTime;
 
+	private Duration accessSlack;
+
+	private @Nullable AccessChange accessChange;
+
 	private Duration maxInactiveInterval;
 
-	private long dataExpiresAt;
-
-	private long cas;
+	private boolean maxInactiveIntervalChanged;
 
 	private final Map<String, Attribute> attributes = new LinkedHashMap<>();
 
@@ -57,33 +67,34 @@ public final class MemcachedSession implements Session {
 
 	private final Set<String> removed = new HashSet<>();
 
-	private boolean lastAccessedTimeChanged;
-
-	private boolean maxInactiveIntervalChanged;
-
 	/** A new session, not yet stored. */
-	MemcachedSession(String id, Duration maxInactiveInterval, SessionIdFormat idFormat, AttributeCodec codec) {
+	MemcachedSession(String id, Duration maxInactiveInterval, SessionIdFormat idFormat, AttributeCodec codec,
+			SessionLifetime lifetime) {
 		this.idFormat = idFormat;
 		this.codec = codec;
+		this.lifetime = lifetime;
 		this.id = id;
-		this.creationTime = Instant.now();
+		this.creationTime = lifetime.now();
 		this.lastAccessedTime = this.creationTime;
 		this.maxInactiveInterval = maxInactiveInterval;
+		this.accessSlack = lifetime.slack(true, maxInactiveInterval);
+		this.accessChange = new AccessChange(this.creationTime, true);
 	}
 
 	/** A session read from memcached. */
-	MemcachedSession(String id, SessionCodec.Times times, Map<String, byte[]> storedAttributes, long cas,
-			SessionIdFormat idFormat, AttributeCodec codec) {
+	MemcachedSession(String id, StoredSession stored, SessionIdFormat idFormat, AttributeCodec codec,
+			SessionLifetime lifetime) {
 		this.idFormat = idFormat;
 		this.codec = codec;
+		this.lifetime = lifetime;
 		this.id = id;
 		this.storedId = id;
-		this.creationTime = times.creationTime();
-		this.lastAccessedTime = times.lastAccessedTime();
-		this.maxInactiveInterval = times.maxInactiveInterval();
-		this.dataExpiresAt = times.dataExpiresAt();
-		this.cas = cas;
-		storedAttributes.forEach((name, bytes) -> this.attributes.put(name, new Attribute(bytes)));
+		this.base = stored;
+		this.creationTime = stored.data().creationTime();
+		this.maxInactiveInterval = stored.data().maxInactiveInterval();
+		this.lastAccessedTime = stored.access().lastAccessedTime();
+		this.accessSlack = stored.access().slack();
+		stored.data().attributes().forEach((name, bytes) -> this.attributes.put(name, new Attribute(bytes)));
 	}
 
 	@Override
@@ -101,14 +112,13 @@ public final class MemcachedSession implements Session {
 	@SuppressWarnings("unchecked")
 	public <T> @Nullable T getAttribute(String attributeName) {
 		Attribute attribute = this.attributes.get(attributeName);
-		if (attribute == null) {
+		if (attribute == null || attribute.unreadable) {
 			return null;
 		}
 		if (!attribute.decoded) {
 			Object value = this.codec.decode(this.id, attributeName, attribute.stored);
 			if (value == null) {
-				this.attributes.remove(attributeName);
-				this.removed.add(attributeName);
+				attribute.unreadable = true;
 				return null;
 			}
 			attribute.value = value;
@@ -120,7 +130,13 @@ public final class MemcachedSession implements Session {
 
 	@Override
 	public Set<String> getAttributeNames() {
-		return new HashSet<>(this.attributes.keySet());
+		Set<String> names = new HashSet<>();
+		this.attributes.forEach((name, attribute) -> {
+			if (!attribute.unreadable) {
+				names.add(name);
+			}
+		});
+		return names;
 	}
 
 	@Override
@@ -133,6 +149,7 @@ public final class MemcachedSession implements Session {
 		Attribute attribute = this.attributes.computeIfAbsent(attributeName, (name) -> new Attribute(null));
 		attribute.value = attributeValue;
 		attribute.decoded = true;
+		attribute.unreadable = false;
 		this.touched.add(attributeName);
 		this.removed.remove(attributeName);
 	}
@@ -151,13 +168,18 @@ public final class MemcachedSession implements Session {
 		return this.creationTime;
 	}
 
+	/**
+	 * Spring Session's filter sets the current time on every request; such a "now" is
+	 * written only when the stored expiry no longer covers it (see
+	 * {@link SessionLifetime}). Any other time is written exactly as given.
+	 */
 	@Override
 	public void setLastAccessedTime(Instant lastAccessedTime) {
 		Assert.notNull(lastAccessedTime, "lastAccessedTime must not be null");
-		if (!lastAccessedTime.equals(this.lastAccessedTime)) {
-			this.lastAccessedTime = lastAccessedTime;
-			this.lastAccessedTimeChanged = true;
-		}
+		boolean current = this.lifetime.isCurrent(lastAccessedTime);
+		this.lastAccessedTime = lastAccessedTime;
+		this.accessSlack = this.lifetime.slack(current, this.maxInactiveInterval);
+		this.accessChange = new AccessChange(lastAccessedTime, current);
 	}
 
 	@Override
@@ -181,62 +203,26 @@ public final class MemcachedSession implements Session {
 
 	/**
 	 * Zero or negative intervals never expire, as the Servlet specification says for
-	 * {@code HttpSession#setMaxInactiveInterval}. The boundary instant counts as expired,
-	 * as in {@code MapSession}.
+	 * {@code HttpSession#setMaxInactiveInterval}. An access that was not written keeps the
+	 * session alive for the write window (see {@link SessionLifetime}).
 	 */
 	@Override
 	public boolean isExpired() {
-		return isExpired(Instant.now());
-	}
-
-	boolean isExpired(Instant now) {
-		if (neverExpires()) {
-			return false;
-		}
-		return !now.minus(this.maxInactiveInterval).isBefore(this.lastAccessedTime);
-	}
-
-	boolean neverExpires() {
-		return this.maxInactiveInterval.isZero() || this.maxInactiveInterval.isNegative();
+		return this.lifetime.isExpired(this.maxInactiveInterval, new Access(this.lastAccessedTime, this.accessSlack, 0));
 	}
 
 	// What the repository needs to save -------------------------------------------------
 
-	/** Whether this session was ever stored (under {@link #storedId()}). */
-	boolean isNew() {
-		return this.storedId == null;
-	}
-
+	/** The id this session is stored under, {@code null} when never stored. */
 	@Nullable String storedId() {
 		return this.storedId;
 	}
 
-	long cas() {
-		return this.cas;
-	}
-
-	long dataExpiresAt() {
-		return this.dataExpiresAt;
-	}
-
-	boolean isLastAccessedTimeChanged() {
-		return this.lastAccessedTimeChanged;
-	}
-
-	boolean isMaxInactiveIntervalChanged() {
-		return this.maxInactiveIntervalChanged;
-	}
-
-	Set<String> removedAttributes() {
-		return this.removed;
-	}
-
 	/**
-	 * The attributes whose serialized bytes differ from what is stored: those set, and
-	 * those read and then mutated in place.
-	 * @return new bytes by attribute name
+	 * Takes the snapshot a save writes from. Serializes every attribute read or set, to
+	 * find those whose bytes changed.
 	 */
-	Map<String, byte[]> changedAttributes() {
+	SessionChanges changes() {
 		Map<String, byte[]> changed = new LinkedHashMap<>();
 		for (String name : this.touched) {
 			Attribute attribute = this.attributes.get(name);
@@ -248,62 +234,31 @@ public final class MemcachedSession implements Session {
 				changed.put(name, bytes);
 			}
 		}
-		return changed;
+		return new SessionChanges(this.id, this.storedId, this.base, this.creationTime, Map.copyOf(changed),
+				Set.copyOf(this.removed), this.maxInactiveInterval, this.maxInactiveIntervalChanged, this.accessChange);
 	}
 
 	/**
-	 * Every attribute as it should be stored: changed bytes where given, else the stored
-	 * bytes, else freshly serialized (attributes that cannot be serialized are left out).
+	 * Records what a save did, so that saving again without changes writes nothing.
+	 * @param changes the snapshot that was saved
+	 * @param stored what is stored now, or {@code null} when nothing was (the session was
+	 * deleted or renamed meanwhile, or the write failed and was reported)
 	 */
-	Map<String, byte[]> allAttributes(Map<String, byte[]> changed) {
-		Map<String, byte[]> all = new LinkedHashMap<>();
-		for (Map.Entry<String, Attribute> entry : this.attributes.entrySet()) {
-			String name = entry.getKey();
-			byte[] bytes = changed.get(name);
-			if (bytes == null) {
-				bytes = entry.getValue().stored;
-			}
-			if (bytes == null && entry.getValue().value != null) {
-				bytes = this.codec.encode(this.id, name, entry.getValue().value);
-			}
-			if (bytes != null) {
-				all.put(name, bytes);
-			}
-		}
-		return all;
-	}
-
-	SessionCodec.Times times(long dataExpiresAt) {
-		return new SessionCodec.Times(this.creationTime, this.lastAccessedTime, this.maxInactiveInterval,
-				dataExpiresAt);
-	}
-
-	/**
-	 * Records a successful write, so that saving again without changes writes nothing.
-	 * @param written the attribute bytes now stored
-	 * @param dataExpiresAt when the data item now expires
-	 * @param casAfterWrite the CAS token of the stored data, or 0 when unknown
-	 */
-	void markSaved(Map<String, byte[]> written, long dataExpiresAt, long casAfterWrite) {
-		written.forEach((name, bytes) -> {
+	void saved(SessionChanges changes, @Nullable StoredSession stored) {
+		changes.setAttributes().forEach((name, bytes) -> {
 			Attribute attribute = this.attributes.get(name);
 			if (attribute != null) {
 				attribute.stored = bytes;
 			}
 		});
+		if (stored != null) {
+			this.base = stored;
+		}
 		this.storedId = this.id;
-		this.dataExpiresAt = dataExpiresAt;
-		this.cas = casAfterWrite;
 		this.touched.clear();
 		this.removed.clear();
-		this.lastAccessedTimeChanged = false;
+		this.accessChange = null;
 		this.maxInactiveIntervalChanged = false;
-	}
-
-	/** Records a write of the access metadata only. */
-	void markAccessSaved(long dataExpiresAt) {
-		this.dataExpiresAt = dataExpiresAt;
-		this.lastAccessedTimeChanged = false;
 	}
 
 	private static final class Attribute {
@@ -313,6 +268,8 @@ public final class MemcachedSession implements Session {
 		@Nullable Object value;
 
 		boolean decoded;
+
+		boolean unreadable;
 
 		Attribute(byte @Nullable [] stored) {
 			this.stored = stored;

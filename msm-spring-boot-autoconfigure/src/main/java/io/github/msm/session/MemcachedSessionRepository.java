@@ -1,17 +1,14 @@
 package io.github.msm.session;
 
+import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
+import io.github.msm.session.SessionReader.Read;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.SessionSerializer;
 import io.github.msm.session.storage.MemcachedStore;
-import io.github.msm.session.storage.StoredValue;
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.session.MapSession;
@@ -25,22 +22,25 @@ import org.springframework.util.Assert;
  *
  * <p>
  * The node is part of the session id ({@code <32 hex>-n1}), so finding a session costs
- * one round trip to one node. A request that only reads its session writes 26 bytes of
- * access metadata; a request that changes it writes the session once, as a
- * compare-and-set that merges with concurrent writers. Spring Session saves twice per
- * request; the second save of an unchanged session costs nothing.
+ * one pipelined round trip to one node. A request that only reads its session writes
+ * nothing most of the time: its access is written, queued, only when the stored expiry
+ * no longer covers it (see {@link SessionLifetime}). A request that changes the session
+ * writes it once, as a compare-and-set that merges with concurrent writers and retries
+ * until a deadline. Spring Session saves twice per request; the second save of an
+ * unchanged session costs nothing.
  *
  * <p>
  * Ids from cookies are checked against {@link SessionIdFormat} before any memcached
  * call. Corrupt stored bytes read as a missing session; an unreadable attribute reads as
- * absent. Neither ever fails a request.
+ * absent and stays stored. Neither ever fails a request.
  *
  * @author msm-spring-boot
  * @since 0.1.0
  */
 public class MemcachedSessionRepository implements SessionRepository<MemcachedSession> {
 
-	private static final Log logger = LogFactory.getLog(MemcachedSessionRepository.class);
+	/** The default write window: 1/8 of the max-inactive interval. */
+	public static final double DEFAULT_ACCESS_WRITE_FRACTION = 0.125;
 
 	private final MemcachedStore store;
 
@@ -50,15 +50,21 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private final SessionSerializer serializer;
 
-	private final SessionWriter writer;
-
 	private SessionKeys keys = new SessionKeys("");
 
 	private SessionMetrics metrics = SessionMetrics.none();
 
-	private AttributeCodec codec;
+	private boolean backupAsync = true;
+
+	private int maxItemSize = 1024 * 1024;
+
+	private Clock clock = Clock.systemUTC();
+
+	private double accessWriteFraction = DEFAULT_ACCESS_WRITE_FRACTION;
 
 	private Duration defaultMaxInactiveInterval = MapSession.DEFAULT_MAX_INACTIVE_INTERVAL;
+
+	private volatile @Nullable Parts parts;
 
 	/**
 	 * Create a repository.
@@ -74,8 +80,6 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		this.ring = ring;
 		this.idFormat = new SessionIdFormat(ring);
 		this.serializer = serializer;
-		this.codec = new AttributeCodec(serializer, this.metrics);
-		this.writer = new SessionWriter(store, ring, this.codec);
 	}
 
 	/**
@@ -94,7 +98,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	public void setKeyPrefix(String keyPrefix) {
 		Assert.notNull(keyPrefix, "keyPrefix must not be null");
 		this.keys = new SessionKeys(keyPrefix);
-		this.writer.keys = this.keys;
+		reset();
 	}
 
 	/**
@@ -104,7 +108,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	 * @param backupAsync whether to queue backup writes (default {@code true})
 	 */
 	public void setBackupAsync(boolean backupAsync) {
-		this.writer.backupAsync = backupAsync;
+		this.backupAsync = backupAsync;
+		reset();
 	}
 
 	/**
@@ -114,7 +119,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	 */
 	public void setMaxItemSize(int maxItemSize) {
 		Assert.isTrue(maxItemSize >= 1024, "maxItemSize must be at least 1024 bytes");
-		this.writer.maxItemSize = maxItemSize;
+		this.maxItemSize = maxItemSize;
+		reset();
 	}
 
 	/**
@@ -124,9 +130,31 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	public void setMetrics(SessionMetrics metrics) {
 		Assert.notNull(metrics, "metrics must not be null");
 		this.metrics = metrics;
-		this.codec = new AttributeCodec(this.serializer, metrics);
-		this.writer.metrics = metrics;
-		this.writer.codec = this.codec;
+		reset();
+	}
+
+	/**
+	 * Set the clock that access times and expiry are measured with.
+	 * @param clock the clock (default: the system clock)
+	 */
+	public void setClock(Clock clock) {
+		Assert.notNull(clock, "clock must not be null");
+		this.clock = clock;
+		reset();
+	}
+
+	/**
+	 * Set how often a request that only reads its session writes its access time: when
+	 * the stored one is older than this fraction of the max-inactive interval. A session
+	 * then never expires earlier than its interval after the last access, and at most
+	 * this fraction of it later.
+	 * @param accessWriteFraction from 0 (write every access) to 0.5; default 0.125
+	 */
+	public void setAccessWriteFraction(double accessWriteFraction) {
+		Assert.isTrue(accessWriteFraction >= 0 && accessWriteFraction <= 0.5,
+				() -> "accessWriteFraction " + accessWriteFraction + " must be between 0 and 0.5");
+		this.accessWriteFraction = accessWriteFraction;
+		reset();
 	}
 
 	/**
@@ -142,29 +170,23 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	@Override
 	public MemcachedSession createSession() {
+		Parts parts = parts();
 		String id = this.idFormat.newId(this.ring.nodeForNewSession());
-		return new MemcachedSession(id, this.defaultMaxInactiveInterval, this.idFormat, this.codec);
+		return new MemcachedSession(id, this.defaultMaxInactiveInterval, this.idFormat, parts.codec, parts.lifetime);
 	}
 
 	@Override
 	public void save(MemcachedSession session) {
 		MemcachedNode node = this.idFormat.nodeOf(session.getId());
 		Assert.state(node != null, () -> "Session id " + session.getId() + " was not made by this repository");
-		if (session.isNew() || !session.getId().equals(session.storedId())) {
-			String oldId = session.storedId();
-			this.writer.writeWhole(session, node);
-			if (oldId != null && !oldId.equals(session.getId())) {
-				RequestSessionMemo.remember(oldId, null);
-			}
+		SessionChanges changes = session.changes();
+		session.saved(changes, parts().writer.save(changes, node));
+		if (changes.isRenamed()) {
+			RequestSessionMemo.remember(changes.storedId(), null);
 			RequestSessionMemo.remember(session.getId(), session);
-			return;
 		}
-		Map<String, byte[]> changed = session.changedAttributes();
-		if (!changed.isEmpty() || !session.removedAttributes().isEmpty() || session.isMaxInactiveIntervalChanged()) {
-			this.writer.writeChanges(session, node, changed);
-		}
-		else if (session.isLastAccessedTimeChanged()) {
-			this.writer.writeAccess(session, node);
+		else if (changes.isNew()) {
+			RequestSessionMemo.remember(session.getId(), session);
 		}
 	}
 
@@ -184,73 +206,109 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	}
 
 	private @Nullable MemcachedSession load(String id, MemcachedNode node) {
-		String dataKey = this.keys.data(id);
-		String validityKey = this.keys.validity(id);
-		Map<String, StoredValue> found = this.store.getAll(node, List.of(dataKey, validityKey));
-		StoredValue data = found.get(dataKey);
-		if (data == null) {
+		Parts parts = parts();
+		Read read = parts.reader.read(id, node);
+		switch (read.status()) {
+			case FOUND:
+				break;
+			case CORRUPT:
+				this.metrics.unreadableSession();
+				parts.writer.deleteAsync(id, node);
+				return null;
+			case FOREIGN:
+				this.metrics.unreadableSession();
+				return null;
+			default:
+				return null;
+		}
+		StoredSession stored = read.session();
+		if (parts.lifetime.isExpired(stored.data().maxInactiveInterval(), stored.access())) {
+			parts.writer.deleteAsync(id, node);
 			return null;
 		}
-		MemcachedSession session;
-		try {
-			session = decode(id, data, found.get(validityKey));
-		}
-		catch (SessionCodec.CorruptSessionException ex) {
-			logger.warn("Session " + id + " holds bytes that are not a readable session (" + ex.getMessage()
-					+ "): treated as missing and removed");
-			this.metrics.unreadableSession();
-			this.writer.deleteAsync(id, node);
-			return null;
-		}
-		if (session == null) {
-			this.metrics.unreadableSession();
-			return null;
-		}
-		if (session.isExpired()) {
-			this.writer.deleteAsync(id, node);
-			return null;
-		}
-		return session;
-	}
-
-	/**
-	 * Reads the stored items. A session written with another serializer (servers that
-	 * disagree on {@code msm.serializer}) reads as missing but is left in place for the
-	 * servers that can read it; a corrupt validity item is ignored, the data item alone
-	 * still makes the session.
-	 * @throws SessionCodec.CorruptSessionException if the data item is corrupt
-	 */
-	private @Nullable MemcachedSession decode(String id, StoredValue data, @Nullable StoredValue validity) {
-		SessionCodec.Data decoded = SessionCodec.decodeData(data.bytes());
-		if (decoded.serializerId() != this.serializer.id()) {
-			logger.warn("Session " + id + " was written with serializer " + decoded.serializerId()
-					+ ", this server uses " + this.serializer.id() + " (msm.serializer): treated as missing");
-			return null;
-		}
-		SessionCodec.Times times = decoded.times();
-		if (validity != null) {
-			try {
-				times = times.newer(SessionCodec.decodeValidity(validity.bytes(), times.creationTime()));
-			}
-			catch (SessionCodec.CorruptSessionException ex) {
-				logger.warn("Session " + id + " has a corrupt validity item; using the data item's access time");
-			}
-		}
-		return new MemcachedSession(id, times, decoded.attributes(), data.cas(), this.idFormat, this.codec);
+		return new MemcachedSession(id, stored, this.idFormat, parts.codec, parts.lifetime);
 	}
 
 	@Override
 	public void deleteById(String id) {
 		MemcachedNode node = this.idFormat.nodeOf(id);
-		if (node != null) {
-			this.writer.delete(id, node);
-			RequestSessionMemo.remember(id, null);
+		if (node == null) {
+			return;
+		}
+		Optional<MemcachedSession> known = RequestSessionMemo.lookup(id);
+		Duration interval = (known != null && known.isPresent()) ? known.get().getMaxInactiveInterval()
+				: this.defaultMaxInactiveInterval;
+		parts().writer.delete(id, node, interval);
+		RequestSessionMemo.remember(id, null);
+	}
+
+	/**
+	 * Waits until the backup writes queued so far have been sent, so that a test (or an
+	 * operator draining a server) can count on the backup copies.
+	 */
+	public void awaitBackupWrites() {
+		parts().backup.flush();
+	}
+
+	/** Writes the backup copies still queued (boundedly), then closes the connections. */
+	public void shutdown() {
+		Parts parts = this.parts;
+		if (parts != null) {
+			parts.backup.close();
+		}
+		this.store.close();
+	}
+
+	private Parts parts() {
+		Parts parts = this.parts;
+		if (parts == null) {
+			synchronized (this) {
+				parts = this.parts;
+				if (parts == null) {
+					parts = new Parts(this);
+					this.parts = parts;
+				}
+			}
+		}
+		return parts;
+	}
+
+	private synchronized void reset() {
+		Parts parts = this.parts;
+		this.parts = null;
+		if (parts != null) {
+			parts.backup.close();
 		}
 	}
 
-	/** Closes the memcached connections. */
-	public void shutdown() {
-		this.store.close();
+	/**
+	 * The collaborators built from the settings, once the repository is in use. Setters
+	 * only run while the application is configured, before the first request.
+	 */
+	private static final class Parts {
+
+		final AttributeCodec codec;
+
+		final SessionLifetime lifetime;
+
+		final SessionReader reader;
+
+		final BackupWriter backup;
+
+		final SessionWriter writer;
+
+		Parts(MemcachedSessionRepository repository) {
+			this.codec = new AttributeCodec(repository.serializer, repository.metrics);
+			this.lifetime = new SessionLifetime(repository.clock, repository.accessWriteFraction);
+			this.reader = new SessionReader(repository.store, repository.keys, repository.serializer.id());
+			this.backup = new BackupWriter(repository.store, repository.backupAsync, repository.metrics);
+			SessionWriter.Settings settings = new SessionWriter.Settings(repository.keys, repository.metrics,
+					repository.serializer.id(), repository.maxItemSize,
+					repository.store.operationTimeout().multipliedBy(3));
+			this.writer = new SessionWriter(repository.store, repository.ring, this.lifetime, this.reader, this.backup,
+					settings);
+		}
+
 	}
 
 }

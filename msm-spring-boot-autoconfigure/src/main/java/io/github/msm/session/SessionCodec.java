@@ -7,20 +7,33 @@ import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The wire format of the two items a session keeps in memcached.
+ * The wire format of the items a session keeps in memcached.
  *
  * <p>
- * The data item holds a versioned header and then each attribute as name and
- * separately serialized bytes, so that one unreadable attribute costs only itself, and
- * untouched attributes are copied into the next write without being deserialized. The
- * validity item holds only what a read-only request changes (last access), so such a
- * request writes 26 bytes instead of the session. Readers take the newer of the two.
+ * The <em>data item</em> is the single source of truth for creation time, max-inactive
+ * interval and the session's version, which grows by one with every write of the data
+ * item. Those writes are ordered by memcached's compare-and-set, never by comparing two
+ * servers' clocks. The data item then holds each attribute as name and separately
+ * serialized bytes, so that one unreadable attribute costs only itself and untouched
+ * attributes are copied into the next write without being deserialized.
+ *
+ * <p>
+ * The <em>validity item</em> holds only what a read-only request changes (its access),
+ * stamped with the version of the data item it extends, so such a request writes 38
+ * bytes instead of the session. A reader uses the validity item only if it extends the
+ * current version; after a newer data write the data item's own access counts. One item
+ * always wins by version; fields of the two are never mixed or compared by time.
+ *
+ * <p>
+ * A <em>tombstone</em> replaces the data item of a deleted or renamed session where late
+ * writes could otherwise bring it back (the backup node, the old id of a rename).
  *
  * <p>
  * Every length is checked against the bytes that are left: corrupt or truncated items
@@ -35,54 +48,68 @@ final class SessionCodec {
 
 	private static final byte VALIDITY_MAGIC = 'V';
 
-	private static final byte VERSION = 1;
+	private static final byte TOMBSTONE_MAGIC = 'T';
+
+	private static final byte FORMAT = 2;
+
+	private static final int VALIDITY_LENGTH = 38;
 
 	private static final int MAX_NAME_BYTES = 4096;
+
+	private static final byte[] TOMBSTONE = { TOMBSTONE_MAGIC, FORMAT };
 
 	private SessionCodec() {
 	}
 
 	/**
-	 * What a data item holds.
-	 * @param serializerId the serializer that wrote the attributes
-	 * @param times access times and lifetime
-	 * @param attributes attribute bytes by name, in stored order
+	 * When a session was last accessed, as stored.
+	 * @param lastAccessedTime the access time the application sees
+	 * @param slack how much later than {@code lastAccessedTime + interval} the session
+	 * expires: accesses within it were not written (the write throttle); zero for an
+	 * access time set explicitly
+	 * @param itemsExpireAt when memcached drops the data item, in epoch seconds of the
+	 * writer ({@code Long.MAX_VALUE}: never), so a reader knows when it must {@code touch}
 	 */
-	record Data(byte serializerId, Times times, Map<String, byte[]> attributes) {
+	record Access(Instant lastAccessedTime, Duration slack, long itemsExpireAt) {
 	}
 
 	/**
-	 * Access times, lifetime, and when the data item expires in memcached (epoch
-	 * seconds, {@code Long.MAX_VALUE} for never) so a read-only request knows whether the
-	 * data needs a {@code touch}.
+	 * What a data item holds.
+	 * @param serializerId the serializer that wrote the attributes
+	 * @param creationTime when the session was created
+	 * @param maxInactiveInterval the interval in force (zero or negative: never expires)
+	 * @param version grows by one with every write of the data item
+	 * @param access the access as of this version
+	 * @param attributes attribute bytes by name, in stored order
 	 */
-	record Times(Instant creationTime, Instant lastAccessedTime, Duration maxInactiveInterval, long dataExpiresAt) {
-
-		/** The newer of two views of the same session. */
-		Times newer(Times other) {
-			Times latest = other.lastAccessedTime.isAfter(this.lastAccessedTime) ? other : this;
-			return new Times(this.creationTime, latest.lastAccessedTime, latest.maxInactiveInterval,
-					Math.max(this.dataExpiresAt, other.dataExpiresAt));
-		}
-
+	record Data(byte serializerId, Instant creationTime, Duration maxInactiveInterval, long version, Access access,
+			Map<String, byte[]> attributes) {
 	}
 
-	static byte[] encodeData(byte serializerId, Times times, Map<String, byte[]> attributes) {
-		int size = 40;
-		for (Map.Entry<String, byte[]> attribute : attributes.entrySet()) {
+	/**
+	 * What a validity item holds.
+	 * @param version the data version this access extends
+	 * @param access the access
+	 */
+	record Validity(long version, Access access) {
+	}
+
+	static byte[] encodeData(Data data) {
+		int size = 64;
+		for (Map.Entry<String, byte[]> attribute : data.attributes().entrySet()) {
 			size += 8 + attribute.getKey().length() * 3 + attribute.getValue().length;
 		}
 		ByteArrayOutputStream bytes = new ByteArrayOutputStream(size);
 		try (DataOutputStream out = new DataOutputStream(bytes)) {
 			out.writeByte(DATA_MAGIC);
-			out.writeByte(VERSION);
-			out.writeByte(serializerId);
-			out.writeLong(times.creationTime().toEpochMilli());
-			out.writeLong(times.lastAccessedTime().toEpochMilli());
-			out.writeLong(times.maxInactiveInterval().getSeconds());
-			out.writeLong(times.dataExpiresAt());
-			out.writeInt(attributes.size());
-			for (Map.Entry<String, byte[]> attribute : attributes.entrySet()) {
+			out.writeByte(FORMAT);
+			out.writeByte(data.serializerId());
+			out.writeLong(data.creationTime().toEpochMilli());
+			out.writeLong(data.maxInactiveInterval().getSeconds());
+			out.writeLong(data.version());
+			writeAccess(out, data.access());
+			out.writeInt(data.attributes().size());
+			for (Map.Entry<String, byte[]> attribute : data.attributes().entrySet()) {
 				byte[] name = attribute.getKey().getBytes(StandardCharsets.UTF_8);
 				out.writeShort(name.length);
 				out.write(name);
@@ -96,13 +123,24 @@ final class SessionCodec {
 		return bytes.toByteArray();
 	}
 
+	/**
+	 * Reads a data item.
+	 * @throws ForeignFormatException if the item is a session of another format version
+	 * @throws CorruptSessionException if the bytes are not a session
+	 */
 	static Data decodeData(byte[] bytes) {
 		try {
 			ByteBuffer in = ByteBuffer.wrap(bytes);
-			expect(in.get() == DATA_MAGIC && in.get() == VERSION, "not a session data item of version 1");
+			expect(in.get() == DATA_MAGIC, "not a session data item");
+			byte format = in.get();
+			if (format != FORMAT) {
+				throw new ForeignFormatException("session format " + format + ", this server reads " + FORMAT);
+			}
 			byte serializerId = in.get();
-			Times times = new Times(Instant.ofEpochMilli(in.getLong()), Instant.ofEpochMilli(in.getLong()),
-					Duration.ofSeconds(in.getLong()), in.getLong());
+			Instant creationTime = Instant.ofEpochMilli(in.getLong());
+			Duration interval = Duration.ofSeconds(in.getLong());
+			long version = in.getLong();
+			Access access = readAccess(in);
 			int count = in.getInt();
 			expect(count >= 0 && count <= in.remaining() / 6, "attribute count " + count + " does not fit");
 			Map<String, byte[]> attributes = new LinkedHashMap<>(Math.max(4, count * 2));
@@ -118,36 +156,73 @@ final class SessionCodec {
 				attributes.put(new String(name, StandardCharsets.UTF_8), value);
 			}
 			expect(!in.hasRemaining(), "trailing bytes");
-			return new Data(serializerId, times, attributes);
+			return new Data(serializerId, creationTime, interval, version, access, attributes);
 		}
-		catch (BufferUnderflowException | java.time.DateTimeException | ArithmeticException ex) {
+		catch (BufferUnderflowException | DateTimeException | ArithmeticException ex) {
 			throw new CorruptSessionException("truncated or corrupt session data", ex);
 		}
 	}
 
-	static byte[] encodeValidity(Times times) {
-		return ByteBuffer.allocate(26)
-			.put(VALIDITY_MAGIC)
-			.put(VERSION)
-			.putLong(times.lastAccessedTime().toEpochMilli())
-			.putLong(times.maxInactiveInterval().getSeconds())
-			.putLong(times.dataExpiresAt())
+	static byte[] encodeValidity(Validity validity) {
+		ByteBuffer out = ByteBuffer.allocate(VALIDITY_LENGTH).put(VALIDITY_MAGIC).put(FORMAT).putLong(validity.version());
+		Access access = validity.access();
+		return out.putLong(access.lastAccessedTime().toEpochMilli())
+			.putLong(access.slack().toMillis())
+			.putLong(access.itemsExpireAt())
 			.array();
 	}
 
 	/**
-	 * Reads a validity item into times that borrow the creation time from the data item.
+	 * Reads a validity item.
+	 * @throws CorruptSessionException if the bytes are not a validity item of this format
 	 */
-	static Times decodeValidity(byte[] bytes, Instant creationTime) {
+	static Validity decodeValidity(byte[] bytes) {
 		try {
 			ByteBuffer in = ByteBuffer.wrap(bytes);
-			expect(bytes.length == 26 && in.get() == VALIDITY_MAGIC && in.get() == VERSION, "not a validity item");
-			return new Times(creationTime, Instant.ofEpochMilli(in.getLong()), Duration.ofSeconds(in.getLong()),
-					in.getLong());
+			expect(bytes.length == VALIDITY_LENGTH && in.get() == VALIDITY_MAGIC && in.get() == FORMAT,
+					"not a validity item");
+			long version = in.getLong();
+			return new Validity(version, readAccess(in));
 		}
-		catch (BufferUnderflowException | java.time.DateTimeException | ArithmeticException ex) {
+		catch (BufferUnderflowException | DateTimeException | ArithmeticException ex) {
 			throw new CorruptSessionException("corrupt validity item", ex);
 		}
+	}
+
+	static byte[] tombstone() {
+		return TOMBSTONE.clone();
+	}
+
+	static boolean isTombstone(byte[] bytes) {
+		return bytes.length == TOMBSTONE.length && bytes[0] == TOMBSTONE_MAGIC && bytes[1] == FORMAT;
+	}
+
+	/**
+	 * The version of a stored data item, without decoding its attributes.
+	 * @return the version, {@code Long.MAX_VALUE} for a tombstone (nothing may replace
+	 * it), or -1 when the bytes are no data item of this format
+	 */
+	static long versionOf(byte[] bytes) {
+		if (isTombstone(bytes)) {
+			return Long.MAX_VALUE;
+		}
+		if (bytes.length < 27 || bytes[0] != DATA_MAGIC || bytes[1] != FORMAT) {
+			return -1;
+		}
+		return ByteBuffer.wrap(bytes, 19, 8).getLong();
+	}
+
+	private static void writeAccess(DataOutputStream out, Access access) throws IOException {
+		out.writeLong(access.lastAccessedTime().toEpochMilli());
+		out.writeLong(access.slack().toMillis());
+		out.writeLong(access.itemsExpireAt());
+	}
+
+	private static Access readAccess(ByteBuffer in) {
+		Instant lastAccessedTime = Instant.ofEpochMilli(in.getLong());
+		long slack = in.getLong();
+		expect(slack >= 0, "negative slack");
+		return new Access(lastAccessedTime, Duration.ofMillis(slack), in.getLong());
 	}
 
 	private static void expect(boolean condition, String problem) {
@@ -156,11 +231,20 @@ final class SessionCodec {
 		}
 	}
 
-	/** Stored bytes that are not a session this version can read. */
-	static final class CorruptSessionException extends RuntimeException {
+	/** Stored bytes that are not a session any server can read. */
+	static class CorruptSessionException extends RuntimeException {
 
 		CorruptSessionException(String message, Throwable cause) {
 			super(message, cause);
+		}
+
+	}
+
+	/** A session in a format version this server does not read; servers that do may. */
+	static final class ForeignFormatException extends CorruptSessionException {
+
+		ForeignFormatException(String message) {
+			super(message, null);
 		}
 
 	}

@@ -24,6 +24,14 @@ public final class SessionMetrics {
 
 	private final Counter conflicts;
 
+	private final Counter writes;
+
+	private final Counter accessWrites;
+
+	private final Counter backupRefused;
+
+	private final Counter backupDropped;
+
 	public SessionMetrics(MeterRegistry registry) {
 		this.oversize = Counter.builder("msm.session.oversize")
 			.description("Sessions not stored because they exceed msm.max-item-size")
@@ -38,10 +46,22 @@ public final class SessionMetrics {
 			.description("Session attributes not stored because they cannot be serialized")
 			.register(registry);
 		this.writeFailures = Counter.builder("msm.session.write.failures")
-			.description("Session writes that memcached did not confirm")
+			.description("Session changes that could not be stored (node failure or deadline), each logged at WARN")
 			.register(registry);
 		this.conflicts = Counter.builder("msm.session.write.conflicts")
-			.description("Session writes that met a concurrent write and were merged")
+			.description("Compare-and-set conflicts with a concurrent write; each is merged and retried")
+			.register(registry);
+		this.writes = Counter.builder("msm.session.writes")
+			.description("Session data writes stored on the primary node")
+			.register(registry);
+		this.accessWrites = Counter.builder("msm.session.access.writes")
+			.description("Access times written (queued) by requests that only read their session")
+			.register(registry);
+		this.backupRefused = Counter.builder("msm.backup.write.refused")
+			.description("Backup writes not applied because the backup already holds a newer version or a tombstone")
+			.register(registry);
+		this.backupDropped = Counter.builder("msm.backup.write.dropped")
+			.description("Backup writes that failed or found the backup queue full")
 			.register(registry);
 	}
 
@@ -72,6 +92,22 @@ public final class SessionMetrics {
 
 	void conflict() {
 		this.conflicts.increment();
+	}
+
+	void written() {
+		this.writes.increment();
+	}
+
+	void accessWritten() {
+		this.accessWrites.increment();
+	}
+
+	void backupRefused() {
+		this.backupRefused.increment();
+	}
+
+	void backupDropped() {
+		this.backupDropped.increment();
 	}
 
 }

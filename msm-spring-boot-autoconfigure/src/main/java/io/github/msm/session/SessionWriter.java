@@ -4,27 +4,35 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
 
+import io.github.msm.session.SessionChanges.AccessChange;
+import io.github.msm.session.SessionCodec.Access;
+import io.github.msm.session.SessionCodec.Data;
+import io.github.msm.session.SessionCodec.Validity;
+import io.github.msm.session.SessionReader.Read;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
-import io.github.msm.session.storage.WriteResult;
 import io.github.msm.session.storage.MemcachedStore;
-import io.github.msm.session.storage.StoredValue;
+import io.github.msm.session.storage.WriteOutcome;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Writes sessions to their primary node and mirrors every write to the backup node.
+ * Saves a session from one snapshot of a request's changes: plan the new version of the
+ * data item (or only the access), write it to the primary node, then have its backup
+ * written.
  *
  * <p>
- * The primary write is synchronous; the backup write is queued (or awaited with
- * {@code backupAsync=false}). Items live longer in memcached than the session does, so a
- * request never meets an item that memcached dropped a moment before the session expired
- * (spring-session #2786): the data item lives twice the max-inactive interval, so a
- * read-only request needs to {@code touch} it only about once per interval, and the
- * validity item lives the interval plus a grace period.
+ * Data writes are compare-and-set against the version the request read. When another
+ * server wrote in between, the same snapshot is applied on top of the newer version and
+ * written again, with jittered back-off, until the deadline (tied to the operation
+ * timeout) passes; saves of one session on this server wait for each other instead of
+ * conflicting. A session deleted or renamed meanwhile is never written back. A change
+ * that still cannot be stored is counted and logged at WARN with the session id and
+ * what it changed.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -33,226 +41,388 @@ final class SessionWriter {
 
 	private static final Log logger = LogFactory.getLog(SessionWriter.class);
 
-	static final Duration GRACE = Duration.ofSeconds(60);
-
-	private static final int MERGE_ATTEMPTS = 5;
-
 	/** Room memcached needs beside the value inside one item (header, key, flags). */
 	private static final int ITEM_OVERHEAD = 64;
+
+	private static final long MAX_BACKOFF_NANOS = 32_000_000;
+
+	/**
+	 * What the writer needs to know besides its collaborators.
+	 * @param keys the key layout
+	 * @param metrics where outcomes are counted
+	 * @param serializerId the serializer that writes attributes
+	 * @param maxItemSize the largest item memcached takes
+	 * @param deadline how long one save may retry
+	 */
+	record Settings(SessionKeys keys, SessionMetrics metrics, byte serializerId, int maxItemSize, Duration deadline) {
+	}
 
 	private final MemcachedStore store;
 
 	private final NodeRing ring;
 
-	SessionKeys keys = new SessionKeys("");
+	private final SessionLifetime lifetime;
 
-	SessionMetrics metrics = SessionMetrics.none();
+	private final SessionReader reader;
 
-	AttributeCodec codec;
+	private final BackupWriter backup;
 
-	boolean backupAsync = true;
+	private final SaveLocks locks = new SaveLocks();
 
-	int maxItemSize = 1024 * 1024;
+	private final Settings settings;
 
-	SessionWriter(MemcachedStore store, NodeRing ring, AttributeCodec codec) {
+	SessionWriter(MemcachedStore store, NodeRing ring, SessionLifetime lifetime, SessionReader reader,
+			BackupWriter backup, Settings settings) {
 		this.store = store;
 		this.ring = ring;
-		this.codec = codec;
+		this.lifetime = lifetime;
+		this.reader = reader;
+		this.backup = backup;
+		this.settings = settings;
 	}
 
 	/**
-	 * A session never stored before, or stored under an id it no longer has. For a
-	 * changed id the old items are deleted first; if another request already deleted or
-	 * renamed them, the session is not stored under the new id either, so a concurrent
-	 * logout or id change is never undone.
+	 * Saves what the snapshot holds.
+	 * @param changes the request's changes
+	 * @param node the session's primary node
+	 * @return what is stored now; {@code null} when nothing is (the session was deleted
+	 * or renamed meanwhile, or the change could not be stored and was reported)
 	 */
-	void writeWhole(MemcachedSession session, MemcachedNode node) {
-		Instant now = Instant.now();
-		Map<String, byte[]> attributes = session.allAttributes(session.changedAttributes());
-		long expiresAt = dataExpiresAt(session, now);
-		byte[] bytes = SessionCodec.encodeData(this.codec.serializerId(), session.times(expiresAt), attributes);
-		String key = this.keys.data(session.getId());
-		if (isOversize(session.getId(), key, bytes)) {
-			return;
+	@Nullable StoredSession save(SessionChanges changes, MemcachedNode node) {
+		if (!changes.changesData()) {
+			return writeAccess(changes, node);
 		}
-		String oldId = session.storedId();
-		if (oldId != null && delete(oldId, node) == WriteResult.NOT_FOUND) {
-			logger.debug("Session " + oldId + " was deleted or renamed by another request; not storing it as "
-					+ session.getId());
-			session.markSaved(attributes, expiresAt, 0);
-			return;
+		long deadline = System.nanoTime() + this.settings.deadline().toNanos();
+		String lockId = (changes.storedId() != null) ? changes.storedId() : changes.id();
+		SaveLocks.Held held = this.locks.acquire(lockId, deadline);
+		if (held == null) {
+			return failed(changes, "other saves of this session on this server did not finish in time");
 		}
-		int expiration = MemcachedExpiration.of(dataLifetime(session), now);
-		if (!this.store.set(node, key, expiration, bytes)) {
-			this.metrics.writeFailure();
-			return;
-		}
-		backupSet(node, key, expiration, bytes);
-		session.markSaved(attributes, expiresAt, 0);
-	}
-
-	/**
-	 * Writes changed attributes (or a changed interval) of a stored session. The write is a
-	 * compare-and-set against the version the request read; when another request wrote
-	 * in between, this request's changes are applied on top of that version, so
-	 * concurrent requests that change different attributes keep both changes. A session
-	 * deleted meanwhile stays deleted.
-	 */
-	void writeChanges(MemcachedSession session, MemcachedNode node, Map<String, byte[]> changed) {
-		Instant now = Instant.now();
-		String key = this.keys.data(session.getId());
-		long expiresAt = dataExpiresAt(session, now);
-		int expiration = MemcachedExpiration.of(dataLifetime(session), now);
-		Map<String, byte[]> attributes = session.allAttributes(changed);
-		byte[] bytes = SessionCodec.encodeData(this.codec.serializerId(), session.times(expiresAt), attributes);
-		long cas = session.cas();
-		for (int attempt = 0; attempt < MERGE_ATTEMPTS; attempt++) {
-			if (isOversize(session.getId(), key, bytes)) {
-				return;
-			}
-			WriteResult result = (cas != 0) ? this.store.cas(node, key, cas, expiration, bytes) : WriteResult.CONFLICT;
-			if (result == WriteResult.OK) {
-				backupSet(node, key, expiration, bytes);
-				session.markSaved(changed, expiresAt, 0);
-				return;
-			}
-			if (result == WriteResult.FAILED) {
-				this.metrics.writeFailure();
-				return;
-			}
-			StoredValue current = (result == WriteResult.CONFLICT) ? this.store.get(node, key) : null;
-			if (current == null) {
-				logger.debug("Session " + session.getId() + " was deleted by another request; not writing it back");
-				session.markSaved(changed, expiresAt, 0);
-				return;
-			}
-			this.metrics.conflict();
-			bytes = merge(session, current.bytes(), changed, expiresAt);
-			if (bytes == null) {
-				return;
-			}
-			cas = current.cas();
-		}
-		logger.warn("Session " + session.getId() + " kept changing under concurrent requests; changes of this request to "
-				+ changed.keySet() + " were not stored");
-	}
-
-	private byte @Nullable [] merge(MemcachedSession session, byte[] current, Map<String, byte[]> changed,
-			long expiresAt) {
-		SessionCodec.Data stored;
 		try {
-			stored = SessionCodec.decodeData(current);
+			StoredSession base = newer(changes.base(), held.lastWritten());
+			if (changes.isNew() || base == null) {
+				StoredSession stored = writeNew(changes, node);
+				held.written(stored);
+				return stored;
+			}
+			if (changes.isRenamed()) {
+				held.written(null);
+				return rename(changes, node, base, deadline);
+			}
+			StoredSession stored = writeChanges(changes, node, base, deadline);
+			held.written(stored);
+			return stored;
 		}
-		catch (SessionCodec.CorruptSessionException ex) {
-			logger.warn("Session " + session.getId() + " holds corrupt data; not merging into it");
+		finally {
+			held.close();
+		}
+	}
+
+	private @Nullable StoredSession writeNew(SessionChanges changes, MemcachedNode node) {
+		Data data = plan(null, changes);
+		byte[] bytes = SessionCodec.encodeData(data);
+		String key = this.settings.keys().data(changes.id());
+		if (isOversize(changes.id(), key, bytes)) {
 			return null;
 		}
-		Map<String, byte[]> merged = new LinkedHashMap<>(stored.attributes());
-		merged.putAll(changed);
-		session.removedAttributes().forEach(merged::remove);
-		SessionCodec.Times ours = session.times(expiresAt);
-		SessionCodec.Times times = ours.newer(stored.times());
-		if (session.isMaxInactiveIntervalChanged()) {
-			times = new SessionCodec.Times(times.creationTime(), times.lastAccessedTime(),
-					session.getMaxInactiveInterval(), expiresAt);
+		int expiration = dataExpiration(data);
+		WriteOutcome outcome = this.store.setAndGetCas(node, key, expiration, bytes);
+		if (!outcome.isOk()) {
+			return failed(changes, "the primary node did not confirm the write");
 		}
-		return SessionCodec.encodeData(this.codec.serializerId(), times, merged);
+		return stored(changes.id(), node, key, data, bytes, expiration, outcome);
 	}
 
-	/**
-	 * Records a read-only access: a 26-byte validity write, and a {@code touch} of the data
-	 * (queued) only when its memcached lifetime would end before the session's.
-	 */
-	void writeAccess(MemcachedSession session, MemcachedNode node) {
-		Instant now = Instant.now();
-		String id = session.getId();
-		long expiresAt = session.dataExpiresAt();
-		if (!session.neverExpires() && expiresAt < session.getLastAccessedTime()
-			.plus(session.getMaxInactiveInterval())
-			.plus(GRACE)
-			.getEpochSecond()) {
-			expiresAt = dataExpiresAt(session, now);
-			int dataExpiration = MemcachedExpiration.of(dataLifetime(session), now);
-			String dataKey = this.keys.data(id);
-			this.store.touchAsync(node, dataKey, dataExpiration);
-			MemcachedNode backup = this.ring.backupOf(node);
-			if (backup != null) {
-				this.store.touchAsync(backup, SessionKeys.backup(dataKey), dataExpiration);
+	private @Nullable StoredSession writeChanges(SessionChanges changes, MemcachedNode node, StoredSession base,
+			long deadline) {
+		String key = this.settings.keys().data(changes.id());
+		StoredSession current = base;
+		for (int attempt = 0;; attempt++) {
+			if (current.cas() == 0) {
+				current = reread(changes, node);
+				if (current == null) {
+					return null;
+				}
+			}
+			Data data = plan(current, changes);
+			byte[] bytes = SessionCodec.encodeData(data);
+			if (isOversize(changes.id(), key, bytes)) {
+				return null;
+			}
+			int expiration = dataExpiration(data);
+			WriteOutcome outcome = this.store.cas(node, key, current.cas(), expiration, bytes);
+			switch (outcome.result()) {
+				case OK:
+					return stored(changes.id(), node, key, data, bytes, expiration, outcome);
+				case NOT_FOUND:
+					return gone(changes);
+				case FAILED:
+					return failed(changes, "the primary node did not confirm the write");
+				default:
+					this.settings.metrics().conflict();
+			}
+			if (!backOff(attempt, deadline)) {
+				return failed(changes, "the session kept changing on other servers until the deadline");
+			}
+			current = reread(changes, node);
+			if (current == null) {
+				return null;
 			}
 		}
-		byte[] validity = SessionCodec.encodeValidity(session.times(expiresAt));
-		String key = this.keys.validity(id);
-		int expiration = MemcachedExpiration.of(validityLifetime(session), now);
-		if (!this.store.set(node, key, expiration, validity)) {
-			this.metrics.writeFailure();
-			return;
-		}
-		backupSet(node, key, expiration, validity);
-		session.markAccessSaved(expiresAt);
 	}
 
 	/**
-	 * Deletes a session's items on its primary and backup node.
-	 * @return what became of the data item on the primary
+	 * Moves the session to its new id: writes the newest stored version with this
+	 * request's changes under the new id, then replaces the old data item with a
+	 * tombstone only if nobody wrote it meanwhile. Otherwise the newer version is merged
+	 * and the new id written again, so a concurrent write ends up in the renamed session;
+	 * a session deleted or renamed meanwhile makes the new id go away again.
 	 */
-	WriteResult delete(String id, MemcachedNode node) {
-		String dataKey = this.keys.data(id);
-		String validityKey = this.keys.validity(id);
-		this.store.deleteAsync(node, validityKey);
-		WriteResult result = this.store.delete(node, dataKey);
-		MemcachedNode backup = this.ring.backupOf(node);
-		if (backup != null) {
-			this.store.deleteAsync(backup, SessionKeys.backup(validityKey));
-			this.store.deleteAsync(backup, SessionKeys.backup(dataKey));
+	private @Nullable StoredSession rename(SessionChanges changes, MemcachedNode node, StoredSession base,
+			long deadline) {
+		String oldId = changes.storedId();
+		SessionKeys keys = this.settings.keys();
+		String newKey = keys.data(changes.id());
+		String oldKey = keys.data(oldId);
+		StoredSession current = base;
+		for (int attempt = 0;; attempt++) {
+			if (current.cas() == 0) {
+				current = reread(changes, node);
+				if (current == null) {
+					return null;
+				}
+			}
+			Data data = plan(current, changes);
+			byte[] bytes = SessionCodec.encodeData(data);
+			if (isOversize(changes.id(), newKey, bytes)) {
+				this.store.delete(node, newKey);
+				return null;
+			}
+			int expiration = dataExpiration(data);
+			WriteOutcome written = this.store.setAndGetCas(node, newKey, expiration, bytes);
+			if (!written.isOk()) {
+				this.store.delete(node, newKey);
+				return failed(changes, "the primary node did not confirm the write");
+			}
+			int tombstoneExpiration = this.lifetime.expiration(SessionLifetime.GRACE);
+			WriteOutcome tombstone = this.store.cas(node, oldKey, current.cas(), tombstoneExpiration,
+					SessionCodec.tombstone());
+			switch (tombstone.result()) {
+				case OK:
+					removeRenamed(oldId, node, data.maxInactiveInterval());
+					return stored(changes.id(), node, newKey, data, bytes, expiration, written);
+				case CONFLICT:
+					this.settings.metrics().conflict();
+					break;
+				case NOT_FOUND:
+					this.store.delete(node, newKey);
+					return gone(changes);
+				default:
+					this.store.delete(node, newKey);
+					return failed(changes, "the primary node did not confirm the write");
+			}
+			if (!backOff(attempt, deadline)) {
+				this.store.delete(node, newKey);
+				return failed(changes, "the session kept changing on other servers until the deadline");
+			}
+			current = reread(changes, node);
+			if (current == null) {
+				this.store.delete(node, newKey);
+				return null;
+			}
 		}
-		return result;
 	}
 
-	/** Deletes without waiting, for sessions found expired or unreadable. */
+	private void removeRenamed(String oldId, MemcachedNode node, Duration interval) {
+		SessionKeys keys = this.settings.keys();
+		this.store.deleteAsync(node, keys.validity(oldId));
+		MemcachedNode backupNode = this.ring.backupOf(node);
+		if (backupNode != null) {
+			int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
+			this.backup.writeTombstone(oldId, backupNode, SessionKeys.backup(keys.data(oldId)), expiration);
+			this.backup.delete(oldId, backupNode, SessionKeys.backup(keys.validity(oldId)));
+		}
+	}
+
+	/**
+	 * Records a read-only access: a queued validity write when the stored expiry no
+	 * longer covers the access, and about once per interval a renewal of the data item's
+	 * expiration, as a compare-and-set of the bytes read, so that it can never shorten the
+	 * life of a version another server wrote meanwhile. Nothing is awaited.
+	 */
+	private @Nullable StoredSession writeAccess(SessionChanges changes, MemcachedNode node) {
+		StoredSession base = changes.base();
+		AccessChange change = changes.access();
+		if (base == null || change == null || isWritten(base.access(), change)) {
+			return base;
+		}
+		Duration interval = base.data().maxInactiveInterval();
+		Access next = this.lifetime.written(change.lastAccessedTime(), this.lifetime.slack(change.current(), interval),
+				interval);
+		SessionKeys keys = this.settings.keys();
+		String id = changes.id();
+		MemcachedNode backupNode = this.ring.backupOf(node);
+		if (this.lifetime.needsTouch(base.access(), interval, next) && base.cas() != 0) {
+			byte[] bytes = SessionCodec.encodeData(base.data());
+			int expiration = this.lifetime.expiration(this.lifetime.dataLifetime(interval, next));
+			this.store.casAsync(node, keys.data(id), base.cas(), expiration, bytes);
+			if (backupNode != null) {
+				this.backup.writeData(id, backupNode, SessionKeys.backup(keys.data(id)), base.version(), expiration,
+						bytes);
+			}
+		}
+		else {
+			next = new Access(next.lastAccessedTime(), next.slack(), base.access().itemsExpireAt());
+		}
+		byte[] validity = SessionCodec.encodeValidity(new Validity(base.version(), next));
+		int expiration = this.lifetime.expiration(this.lifetime.validityLifetime(interval, next));
+		this.store.setAsync(node, keys.validity(id), expiration, validity);
+		if (backupNode != null) {
+			this.backup.set(id, backupNode, SessionKeys.backup(keys.validity(id)), expiration, validity);
+		}
+		this.settings.metrics().accessWritten();
+		return new StoredSession(base.data(), base.cas(), next);
+	}
+
+	/** Whether the stored access already gives the session the life this access asks for. */
+	private static boolean isWritten(Access stored, AccessChange change) {
+		if (change.current()) {
+			return SessionLifetime.covers(stored, change.lastAccessedTime());
+		}
+		return change.lastAccessedTime().equals(stored.lastAccessedTime()) && stored.slack().isZero();
+	}
+
+	/**
+	 * Deletes a session: its items on the primary node, and a tombstone in place of its
+	 * backup, so that a backup write still on its way cannot bring it back.
+	 * @param id the session id
+	 * @param node its primary node
+	 * @param interval its interval if known, else the default, for the tombstone's life
+	 */
+	void delete(String id, MemcachedNode node, Duration interval) {
+		SessionKeys keys = this.settings.keys();
+		this.store.deleteAsync(node, keys.validity(id));
+		this.store.delete(node, keys.data(id));
+		MemcachedNode backupNode = this.ring.backupOf(node);
+		if (backupNode != null) {
+			int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
+			this.backup.writeTombstone(id, backupNode, SessionKeys.backup(keys.data(id)), expiration);
+			this.backup.delete(id, backupNode, SessionKeys.backup(keys.validity(id)));
+		}
+	}
+
+	/** Deletes without waiting, for sessions found expired or corrupt. */
 	void deleteAsync(String id, MemcachedNode node) {
-		for (String key : new String[] { this.keys.data(id), this.keys.validity(id) }) {
+		SessionKeys keys = this.settings.keys();
+		MemcachedNode backupNode = this.ring.backupOf(node);
+		for (String key : new String[] { keys.data(id), keys.validity(id) }) {
 			this.store.deleteAsync(node, key);
-			MemcachedNode backup = this.ring.backupOf(node);
-			if (backup != null) {
-				this.store.deleteAsync(backup, SessionKeys.backup(key));
+			if (backupNode != null) {
+				this.backup.delete(id, backupNode, SessionKeys.backup(key));
 			}
 		}
 	}
 
-	private void backupSet(MemcachedNode primary, String key, int expiration, byte[] bytes) {
-		MemcachedNode backup = this.ring.backupOf(primary);
-		if (backup == null) {
-			return;
-		}
-		if (this.backupAsync) {
-			this.store.setAsync(backup, SessionKeys.backup(key), expiration, bytes);
-		}
-		else if (!this.store.set(backup, SessionKeys.backup(key), expiration, bytes)) {
-			this.metrics.writeFailure();
-		}
+	/**
+	 * The new version of the data item: the stored attributes with this request's
+	 * changes applied, the interval the request set (else the stored one), and the
+	 * request's access unless the stored access already covers it.
+	 */
+	private Data plan(@Nullable StoredSession base, SessionChanges changes) {
+		Map<String, byte[]> attributes = new LinkedHashMap<>((base != null) ? base.data().attributes() : Map.of());
+		attributes.putAll(changes.setAttributes());
+		changes.removedAttributes().forEach(attributes::remove);
+		Duration interval = (base == null || changes.maxInactiveIntervalChanged()) ? changes.maxInactiveInterval()
+				: base.data().maxInactiveInterval();
+		Instant creationTime = (base != null) ? base.data().creationTime() : changes.creationTime();
+		long version = (base != null) ? base.version() + 1 : 1;
+		return new Data(this.settings.serializerId(), creationTime, interval, version, access(base, changes, interval),
+				attributes);
 	}
 
-	private boolean isOversize(String id, String key, byte[] bytes) {
-		if (bytes.length + key.length() + ITEM_OVERHEAD <= this.maxItemSize) {
+	private Access access(@Nullable StoredSession base, SessionChanges changes, Duration interval) {
+		AccessChange change = changes.access();
+		if (base != null && (change == null || isWritten(base.access(), change))) {
+			// a slack earned under a longer interval must not outlast a shorter one
+			Access stored = base.access();
+			Duration slack = min(stored.slack(), this.lifetime.window(interval));
+			return this.lifetime.written(stored.lastAccessedTime(), slack, interval);
+		}
+		if (change == null) {
+			return this.lifetime.written(changes.creationTime(), this.lifetime.slack(true, interval), interval);
+		}
+		return this.lifetime.written(change.lastAccessedTime(), this.lifetime.slack(change.current(), interval),
+				interval);
+	}
+
+	private StoredSession stored(String id, MemcachedNode node, String key, Data data, byte[] bytes, int expiration,
+			WriteOutcome outcome) {
+		this.settings.metrics().written();
+		MemcachedNode backupNode = this.ring.backupOf(node);
+		if (backupNode != null) {
+			this.backup.writeData(id, backupNode, SessionKeys.backup(key), data.version(), expiration, bytes);
+		}
+		return new StoredSession(data, outcome.cas(), data.access());
+	}
+
+	private @Nullable StoredSession reread(SessionChanges changes, MemcachedNode node) {
+		String id = (changes.storedId() != null) ? changes.storedId() : changes.id();
+		Read read = this.reader.read(id, node);
+		return switch (read.status()) {
+			case FOUND -> read.session();
+			case ABSENT -> gone(changes);
+			default -> failed(changes, "the stored session can no longer be read by this server");
+		};
+	}
+
+	private int dataExpiration(Data data) {
+		return this.lifetime.expiration(this.lifetime.dataLifetime(data.maxInactiveInterval(), data.access()));
+	}
+
+	private static Duration min(Duration a, Duration b) {
+		return (a.compareTo(b) <= 0) ? a : b;
+	}
+
+	private static @Nullable StoredSession newer(@Nullable StoredSession a, @Nullable StoredSession b) {
+		if (a == null) {
+			return b;
+		}
+		return (b != null && b.version() > a.version()) ? b : a;
+	}
+
+	/** Waits a jittered, growing while; {@code false} when the deadline has passed. */
+	private static boolean backOff(int attempt, long deadline) {
+		long left = deadline - System.nanoTime();
+		if (left <= 0) {
 			return false;
 		}
-		this.metrics.oversize();
-		logger.warn("Session " + id + " is " + bytes.length + " bytes, over msm.max-item-size (" + this.maxItemSize
-				+ " bytes): this write is skipped, the stored version (if any) stays as it was");
+		long ceiling = Math.min(MAX_BACKOFF_NANOS, 1_000_000L << Math.min(attempt, 5));
+		LockSupport.parkNanos(Math.min(left, ThreadLocalRandom.current().nextLong(ceiling / 4, ceiling + 1)));
 		return true;
 	}
 
-	private static Duration dataLifetime(MemcachedSession session) {
-		return session.neverExpires() ? Duration.ZERO : session.getMaxInactiveInterval().multipliedBy(2).plus(GRACE);
+	private @Nullable StoredSession gone(SessionChanges changes) {
+		if (logger.isDebugEnabled()) {
+			logger.debug("Session " + changes.id() + " was deleted or renamed by another request; not writing it back");
+		}
+		return null;
 	}
 
-	private static Duration validityLifetime(MemcachedSession session) {
-		return session.neverExpires() ? Duration.ZERO : session.getMaxInactiveInterval().plus(GRACE);
+	private @Nullable StoredSession failed(SessionChanges changes, String reason) {
+		this.settings.metrics().writeFailure();
+		logger.warn("Session " + changes.id() + ": change of " + changes.describe() + " was not stored: " + reason);
+		return null;
 	}
 
-	private static long dataExpiresAt(MemcachedSession session, Instant now) {
-		return session.neverExpires() ? Long.MAX_VALUE : now.plus(dataLifetime(session)).getEpochSecond();
+	private boolean isOversize(String id, String key, byte[] bytes) {
+		int maxItemSize = this.settings.maxItemSize();
+		if (bytes.length + key.length() + ITEM_OVERHEAD <= maxItemSize) {
+			return false;
+		}
+		this.settings.metrics().oversize();
+		logger.warn("Session " + id + " is " + bytes.length + " bytes, over msm.max-item-size (" + maxItemSize
+				+ " bytes): this write is skipped, the stored version (if any) stays as it was");
+		return true;
 	}
-
 
 }

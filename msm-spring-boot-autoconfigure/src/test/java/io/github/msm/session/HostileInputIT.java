@@ -73,12 +73,12 @@ class HostileInputIT extends RepositoryITSupport {
 		String id = "0123456789abcdef0123456789abcdef-n1";
 		Map<String, byte[]> attributes = new LinkedHashMap<>();
 		attributes.put("k", new byte[] { 1, 2, 3 });
-		byte[] bytes = SessionCodec.encodeData(kryo().id(), times(), attributes);
+		byte[] bytes = data(kryo().id(), attributes);
 		// attribute count of 2^31-1
-		bytes[35] = 0x7f;
-		bytes[36] = (byte) 0xff;
-		bytes[37] = (byte) 0xff;
-		bytes[38] = (byte) 0xff;
+		bytes[51] = 0x7f;
+		bytes[52] = (byte) 0xff;
+		bytes[53] = (byte) 0xff;
+		bytes[54] = (byte) 0xff;
 		memcached.node("n1").set(id, bytes, 0);
 
 		assertThat(this.repository.findById(id)).isNull();
@@ -87,7 +87,7 @@ class HostileInputIT extends RepositoryITSupport {
 	@Test
 	void findById_SessionWrittenByAnotherSerializer_ShouldBeNull() {
 		String id = "0123456789abcdef0123456789abcdef-n1";
-		byte[] bytes = SessionCodec.encodeData((byte) 99, times(), Map.of());
+		byte[] bytes = data((byte) 99, Map.of());
 		memcached.node("n1").set(id, bytes, 0);
 
 		assertThat(this.repository.findById(id)).isNull();
@@ -96,7 +96,7 @@ class HostileInputIT extends RepositoryITSupport {
 	@Test
 	void findById_SessionWrittenByAnotherSerializer_ShouldBeLeftForServersThatCanReadIt() {
 		String id = "0123456789abcdef0123456789abcdef-n1";
-		byte[] bytes = SessionCodec.encodeData((byte) 99, times(), Map.of());
+		byte[] bytes = data((byte) 99, Map.of());
 		memcached.node("n1").set(id, bytes, 0);
 		this.repository.findById(id);
 
@@ -128,13 +128,25 @@ class HostileInputIT extends RepositoryITSupport {
 	}
 
 	@Test
-	void save_AfterUnreadableAttribute_ShouldNoLongerStoreIt() {
+	void getAttributeNames_AfterUnreadableAttributeWasRead_ShouldHideIt() {
 		String id = sessionWithUnreadableAttribute("bad");
 		MemcachedSession session = this.repository.findById(id);
 		session.getAttribute("bad");
+
+		assertThat(session.getAttributeNames()).containsExactly("good");
+	}
+
+	@Test
+	void save_AfterUnreadableAttributeWasRead_ShouldKeepItsStoredBytes() {
+		String id = sessionWithUnreadableAttribute("bad");
+		MemcachedSession session = this.repository.findById(id);
+		session.getAttribute("bad");
+		session.setAttribute("other", "changed");
 		this.repository.save(session);
 
-		assertThat(this.repository.findById(id).getAttributeNames()).containsExactly("good");
+		SessionCodec.Data stored = SessionCodec.decodeData(memcached.node("n1").get(id));
+		assertThat(stored.attributes()).containsKeys("good", "bad", "other");
+		assertThat(stored.attributes().get("bad")).containsExactly(0x7f, 0x01, 0x02);
 	}
 
 	@Test
@@ -188,7 +200,7 @@ class HostileInputIT extends RepositoryITSupport {
 		Map<String, byte[]> attributes = new LinkedHashMap<>();
 		attributes.put("good", kryo().serialize("fine"));
 		attributes.put(name, new byte[] { 0x7f, 0x01, 0x02 });
-		memcached.node("n1").set(id, SessionCodec.encodeData(kryo().id(), times(), attributes), 0);
+		memcached.node("n1").set(id, data(kryo().id(), attributes), 0);
 		return id;
 	}
 
@@ -203,9 +215,11 @@ class HostileInputIT extends RepositoryITSupport {
 		return this.repository.nodeIdOf(session.getId());
 	}
 
-	private static SessionCodec.Times times() {
+	private static byte[] data(byte serializerId, Map<String, byte[]> attributes) {
 		Instant now = Instant.now();
-		return new SessionCodec.Times(now, now, Duration.ofMinutes(30), now.getEpochSecond() + 3600);
+		SessionCodec.Access access = new SessionCodec.Access(now, Duration.ZERO, now.getEpochSecond() + 3600);
+		return SessionCodec.encodeData(
+				new SessionCodec.Data(serializerId, now, Duration.ofMinutes(30), 1, access, attributes));
 	}
 
 }

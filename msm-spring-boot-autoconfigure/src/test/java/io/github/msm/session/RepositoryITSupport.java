@@ -1,6 +1,8 @@
 package io.github.msm.session;
 
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 import io.github.msm.session.node.NodeRing;
@@ -15,7 +17,8 @@ import org.junit.jupiter.api.BeforeEach;
 
 /**
  * A repository over the test class's real memcached servers, built as the
- * auto-configuration builds it, fresh for each test.
+ * auto-configuration builds it, fresh for each test; more of them (other "servers" with
+ * their own connections, clocks and serializers) on demand.
  */
 abstract class RepositoryITSupport {
 
@@ -23,25 +26,53 @@ abstract class RepositoryITSupport {
 
 	MemcachedSessionRepository repository;
 
+	private final List<MemcachedSessionRepository> repositories = new ArrayList<>();
+
 	/** The servers of the test class, a static {@code @RegisterExtension} field. */
 	abstract MemcachedServers servers();
 
 	@BeforeEach
 	void createRepository() {
-		NodeRing ring = NodeRing.parse(List.of(servers().nodesProperty()));
-		MemcachedStore store = new MemcachedStore(ring.nodes(), true, Duration.ofMillis(1000));
-		this.repository = new MemcachedSessionRepository(store, ring, kryo());
-		this.repository.setMetrics(new SessionMetrics(this.registry));
+		this.repository = newRepository(Clock.systemUTC(), kryo(), this.registry);
 	}
 
 	@AfterEach
-	void closeRepository() {
-		this.repository.shutdown();
+	void closeRepositories() {
+		this.repositories.forEach(MemcachedSessionRepository::shutdown);
+	}
+
+	/** Another server's repository over the same nodes, closed after the test. */
+	MemcachedSessionRepository newRepository(Clock clock, SessionSerializer serializer, SimpleMeterRegistry registry) {
+		NodeRing ring = NodeRing.parse(List.of(servers().nodesProperty()));
+		MemcachedStore store = new MemcachedStore(ring.nodes(), true, Duration.ofMillis(1000));
+		MemcachedSessionRepository repository = new MemcachedSessionRepository(store, ring, serializer);
+		repository.setMetrics(new SessionMetrics(registry));
+		repository.setClock(clock);
+		this.repositories.add(repository);
+		return repository;
 	}
 
 	static SessionSerializer kryo() {
 		return new KryoSessionSerializer(ClassAllowList.of(List.of("io.github.msm")),
 				RepositoryITSupport.class.getClassLoader());
+	}
+
+	/** A new session whose primary is the given node. */
+	static MemcachedSession sessionOn(MemcachedSessionRepository repository, String nodeId) {
+		MemcachedSession session;
+		do {
+			session = repository.createSession();
+		}
+		while (!nodeId.equals(repository.nodeIdOf(session.getId())));
+		return session;
+	}
+
+	/** What memcached holds under a data key, decoded; {@code null} when absent or a tombstone. */
+	static SessionCodec.Data readable(byte[] bytes) {
+		if (bytes == null || SessionCodec.isTombstone(bytes)) {
+			return null;
+		}
+		return SessionCodec.decodeData(bytes);
 	}
 
 }

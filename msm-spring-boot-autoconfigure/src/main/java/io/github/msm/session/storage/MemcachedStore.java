@@ -19,6 +19,8 @@ import net.spy.memcached.ConnectionFactory;
 import net.spy.memcached.ConnectionFactoryBuilder;
 import net.spy.memcached.FailureMode;
 import net.spy.memcached.MemcachedClient;
+import net.spy.memcached.internal.OperationFuture;
+import net.spy.memcached.ops.StatusCode;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -86,6 +88,11 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
+	/** How long one operation may take before it counts as failed. */
+	public Duration operationTimeout() {
+		return Duration.ofMillis(this.timeoutMillis);
+	}
+
 	/**
 	 * Reads several keys from one node in one round trip (the requests are pipelined).
 	 * @param node the node
@@ -149,21 +156,21 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @param cas the token from {@link #getAll}
 	 * @param expiration memcached expiration
 	 * @param bytes the value
-	 * @return the outcome
+	 * @return the outcome, with the new CAS token on success
 	 */
-	public WriteResult cas(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
-		Future<CASResponse> future = null;
+	public WriteOutcome cas(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
+		OperationFuture<CASResponse> future = null;
 		try {
 			future = client(node).asyncCAS(key, cas, expiration, bytes, RawBytesTranscoder.INSTANCE);
 			CASResponse response = await(future);
 			if (response == null) {
-				return WriteResult.FAILED;
+				return WriteOutcome.FAILED;
 			}
 			return switch (response) {
-				case OK -> WriteResult.OK;
-				case EXISTS -> WriteResult.CONFLICT;
-				case NOT_FOUND -> WriteResult.NOT_FOUND;
-				default -> WriteResult.FAILED;
+				case OK -> new WriteOutcome(WriteResult.OK, casOf(future));
+				case EXISTS -> new WriteOutcome(WriteResult.CONFLICT, 0);
+				case NOT_FOUND -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
+				default -> WriteOutcome.FAILED;
 			};
 		}
 		catch (RuntimeException | TimeoutException | ExecutionException ex) {
@@ -171,7 +178,87 @@ public final class MemcachedStore implements AutoCloseable {
 				future.cancel(false);
 			}
 			warn("cas", node, key, ex);
-			return WriteResult.FAILED;
+			return WriteOutcome.FAILED;
+		}
+	}
+
+	/** Queues a compare-and-set without waiting; a conflict or failure is only logged at DEBUG. */
+	public void casAsync(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
+		try {
+			OperationFuture<CASResponse> future = client(node).asyncCAS(key, cas, expiration, bytes,
+					RawBytesTranscoder.INSTANCE);
+			future.addListener((done) -> {
+				if (!done.getStatus().isSuccess() && logger.isDebugEnabled()) {
+					logger.debug("cas " + key + " on " + node + ": " + done.getStatus().getMessage());
+				}
+			});
+		}
+		catch (RuntimeException ex) {
+			warn("cas", node, key, ex);
+		}
+	}
+
+	/**
+	 * Stores a value only if the key is absent, and waits for the answer.
+	 * @param node the node
+	 * @param key the key
+	 * @param expiration memcached expiration
+	 * @param bytes the value
+	 * @return {@code OK} with the new CAS token, {@code CONFLICT} if the key exists, else
+	 * {@code FAILED}
+	 */
+	public WriteOutcome add(MemcachedNode node, String key, int expiration, byte[] bytes) {
+		OperationFuture<Boolean> future = null;
+		try {
+			future = client(node).add(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
+			if (Boolean.TRUE.equals(await(future))) {
+				return new WriteOutcome(WriteResult.OK, casOf(future));
+			}
+			return future.getStatus().getStatusCode() == StatusCode.ERR_EXISTS
+					|| future.getStatus().getStatusCode() == StatusCode.ERR_NOT_STORED
+							? new WriteOutcome(WriteResult.CONFLICT, 0) : WriteOutcome.FAILED;
+		}
+		catch (RuntimeException | TimeoutException | ExecutionException ex) {
+			if (future != null) {
+				future.cancel(false);
+			}
+			warn("add", node, key, ex);
+			return WriteOutcome.FAILED;
+		}
+	}
+
+	/**
+	 * Stores a value and waits for the answer, with the CAS token of the stored value.
+	 * @param node the node
+	 * @param key the key
+	 * @param expiration memcached expiration
+	 * @param bytes the value
+	 * @return {@code OK} with the new CAS token, else {@code FAILED}
+	 */
+	public WriteOutcome setAndGetCas(MemcachedNode node, String key, int expiration, byte[] bytes) {
+		OperationFuture<Boolean> future = null;
+		try {
+			future = client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
+			return Boolean.TRUE.equals(await(future)) ? new WriteOutcome(WriteResult.OK, casOf(future))
+					: WriteOutcome.FAILED;
+		}
+		catch (RuntimeException | TimeoutException | ExecutionException ex) {
+			if (future != null) {
+				future.cancel(false);
+			}
+			warn("set", node, key, ex);
+			return WriteOutcome.FAILED;
+		}
+	}
+
+	/** The CAS token a completed write reported; 0 when the protocol does not report it. */
+	private static long casOf(OperationFuture<?> future) {
+		try {
+			Long cas = future.getCas();
+			return (cas != null) ? cas : 0;
+		}
+		catch (RuntimeException ex) {
+			return 0;
 		}
 	}
 
@@ -227,7 +314,7 @@ public final class MemcachedStore implements AutoCloseable {
 			java.util.function.Supplier<? extends Future<Boolean>> call) {
 		try {
 			Future<Boolean> future = call.get();
-			if (future instanceof net.spy.memcached.internal.OperationFuture<Boolean> operationFuture) {
+			if (future instanceof OperationFuture<Boolean> operationFuture) {
 				operationFuture.addListener((done) -> {
 					if (!done.getStatus().isSuccess() && logger.isDebugEnabled()) {
 						logger.debug(operation + " " + key + " on " + node + ": " + done.getStatus().getMessage());

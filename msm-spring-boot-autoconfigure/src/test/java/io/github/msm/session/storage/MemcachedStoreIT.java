@@ -67,7 +67,7 @@ class MemcachedStoreIT {
 		StoredValue read = this.store.get(node("n1"), "k");
 		this.store.set(node("n1"), "k", 0, "other".getBytes(StandardCharsets.UTF_8));
 
-		assertThat(this.store.cas(node("n1"), "k", read.cas(), 0, VALUE)).isEqualTo(WriteResult.CONFLICT);
+		assertThat(this.store.cas(node("n1"), "k", read.cas(), 0, VALUE).result()).isEqualTo(WriteResult.CONFLICT);
 	}
 
 	@Test
@@ -76,7 +76,7 @@ class MemcachedStoreIT {
 		StoredValue read = this.store.get(node("n1"), "k");
 		this.store.delete(node("n1"), "k");
 
-		assertThat(this.store.cas(node("n1"), "k", read.cas(), 0, VALUE)).isEqualTo(WriteResult.NOT_FOUND);
+		assertThat(this.store.cas(node("n1"), "k", read.cas(), 0, VALUE).result()).isEqualTo(WriteResult.NOT_FOUND);
 	}
 
 	@Test

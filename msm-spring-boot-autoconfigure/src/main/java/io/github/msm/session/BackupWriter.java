@@ -1,0 +1,201 @@
+package io.github.msm.session;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.storage.MemcachedStore;
+import io.github.msm.session.storage.StoredValue;
+import io.github.msm.session.storage.WriteOutcome;
+import io.github.msm.session.storage.WriteResult;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+/**
+ * Writes the backup copies of sessions on the next node of the ring, so that a late
+ * write can neither bring back a deleted session nor replace a newer copy with an older
+ * one.
+ *
+ * <p>
+ * Backup writes of different servers reach the backup node in no particular order: a
+ * write queued before a logout on another server can arrive after it. So a data write
+ * carries the session's version and is applied only over an older version (read, then
+ * compare-and-set); a delete leaves a tombstone that no data write replaces. Writes of
+ * one session from this server run in the order they were made, on one of a few lanes
+ * (single threads with bounded queues, never spymemcached's IO thread), and off the
+ * request thread unless the backup is configured synchronous. A full queue or a failed
+ * write is counted and logged, never dropped silently.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class BackupWriter implements AutoCloseable {
+
+	private static final Log logger = LogFactory.getLog(BackupWriter.class);
+
+	private static final int LANES = 2;
+
+	private static final int QUEUE_CAPACITY = 10_000;
+
+	private static final int ATTEMPTS = 8;
+
+	private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+	private final MemcachedStore store;
+
+	private final SessionMetrics metrics;
+
+	private final List<ExecutorService> lanes;
+
+	private final AtomicLong lastWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+
+	/**
+	 * @param store the memcached access
+	 * @param async whether backup writes are queued (else they run in the caller's thread)
+	 * @param metrics where refused and dropped writes are counted
+	 */
+	BackupWriter(MemcachedStore store, boolean async, SessionMetrics metrics) {
+		this.store = store;
+		this.metrics = metrics;
+		this.lanes = async ? startLanes() : List.of();
+	}
+
+	private static List<ExecutorService> startLanes() {
+		List<ExecutorService> lanes = new ArrayList<>(LANES);
+		for (int i = 0; i < LANES; i++) {
+			String name = "msm-backup-" + (i + 1);
+			lanes.add(new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(QUEUE_CAPACITY),
+					(runnable) -> {
+						Thread thread = new Thread(runnable, name);
+						thread.setDaemon(true);
+						return thread;
+					}));
+		}
+		return lanes;
+	}
+
+	/**
+	 * Writes a version of a session's data item, unless the backup holds that version's
+	 * successor or a tombstone already. The same version is written again, which renews
+	 * its expiration.
+	 * @param sessionId the session, whose writes stay in order
+	 * @param node the backup node
+	 * @param key the backup key
+	 * @param version the version the bytes hold
+	 * @param expiration memcached expiration
+	 * @param bytes the data item
+	 */
+	void writeData(String sessionId, MemcachedNode node, String key, long version, int expiration, byte[] bytes) {
+		submit(sessionId, () -> {
+			for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+				StoredValue current = this.store.get(node, key);
+				WriteOutcome outcome;
+				if (current == null) {
+					outcome = this.store.add(node, key, expiration, bytes);
+				}
+				else if (SessionCodec.versionOf(current.bytes()) > version) {
+					this.metrics.backupRefused();
+					return;
+				}
+				else {
+					outcome = this.store.cas(node, key, current.cas(), expiration, bytes);
+				}
+				if (outcome.isOk()) {
+					return;
+				}
+				if (outcome.result() == WriteResult.FAILED) {
+					break;
+				}
+			}
+			dropped("data of session " + sessionId, node);
+		});
+	}
+
+	/**
+	 * Replaces a session's backup data item with a tombstone, after this server's
+	 * earlier backup writes of the session.
+	 */
+	void writeTombstone(String sessionId, MemcachedNode node, String key, int expiration) {
+		submit(sessionId, () -> {
+			if (!this.store.set(node, key, expiration, SessionCodec.tombstone())) {
+				dropped("tombstone of session " + sessionId, node);
+			}
+		});
+	}
+
+	/** Writes an item that needs no version check (the validity item carries its own). */
+	void set(String sessionId, MemcachedNode node, String key, int expiration, byte[] bytes) {
+		submit(sessionId, () -> this.store.setAsync(node, key, expiration, bytes));
+	}
+
+	void delete(String sessionId, MemcachedNode node, String key) {
+		submit(sessionId, () -> this.store.deleteAsync(node, key));
+	}
+
+	private void submit(String sessionId, Runnable write) {
+		if (this.lanes.isEmpty()) {
+			write.run();
+			return;
+		}
+		ExecutorService lane = this.lanes.get(Math.floorMod(sessionId.hashCode(), this.lanes.size()));
+		try {
+			lane.execute(write);
+		}
+		catch (RejectedExecutionException ex) {
+			dropped("write of session " + sessionId + " (backup queue full)", null);
+		}
+	}
+
+	private void dropped(String what, MemcachedNode node) {
+		this.metrics.backupDropped();
+		long now = System.nanoTime();
+		long last = this.lastWarning.get();
+		if (now - last >= WARN_INTERVAL_NANOS && this.lastWarning.compareAndSet(last, now)) {
+			logger.warn("Backup " + what + ((node != null) ? " on node " + node : "")
+					+ " was not stored; the primary copy is intact (further failures in the next 10 s are only counted"
+					+ " in msm.backup.write.dropped)");
+		}
+		else if (logger.isDebugEnabled()) {
+			logger.debug("Backup " + what + " was not stored");
+		}
+	}
+
+	/** Waits (boundedly) for queued backup writes, so a graceful shutdown loses none. */
+	@Override
+	public void close() {
+		for (ExecutorService lane : this.lanes) {
+			lane.shutdown();
+		}
+		for (ExecutorService lane : this.lanes) {
+			try {
+				if (!lane.awaitTermination(5, TimeUnit.SECONDS)) {
+					logger.warn("Backup writes still queued at shutdown were abandoned");
+					lane.shutdownNow();
+				}
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
+	}
+
+	/** Waits until every backup write queued so far has run; for tests. */
+	void flush() {
+		for (ExecutorService lane : this.lanes) {
+			try {
+				lane.submit(() -> {
+				}).get(10, TimeUnit.SECONDS);
+			}
+			catch (Exception ex) {
+				throw new IllegalStateException("backup lane did not drain", ex);
+			}
+		}
+	}
+
+}

@@ -1,0 +1,69 @@
+package io.github.msm.session;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One immutable snapshot of what a request did to its session, taken at save: the
+ * writer plans and performs the writes from this alone, and applies the same snapshot
+ * again on top of a newer stored version when another request wrote in between.
+ *
+ * @param id the id the session has now
+ * @param storedId the id it is stored under, {@code null} for a session never stored
+ * @param base what the request read (or last wrote), {@code null} for a new session
+ * @param creationTime when the session was created
+ * @param setAttributes attributes whose serialized bytes differ from the stored ones
+ * @param removedAttributes stored attributes the request removed
+ * @param maxInactiveInterval the interval the request sees
+ * @param maxInactiveIntervalChanged whether the request changed it
+ * @param access the new access, {@code null} when unchanged
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+record SessionChanges(String id, @Nullable String storedId, @Nullable StoredSession base, Instant creationTime,
+		Map<String, byte[]> setAttributes, Set<String> removedAttributes, Duration maxInactiveInterval,
+		boolean maxInactiveIntervalChanged, @Nullable AccessChange access) {
+
+	/**
+	 * An access time set by the application.
+	 * @param lastAccessedTime the time
+	 * @param current whether it meant "now" (Spring Session's filter sets it so on every
+	 * request), as opposed to a time set explicitly, which is written exactly as given
+	 */
+	record AccessChange(Instant lastAccessedTime, boolean current) {
+	}
+
+	boolean isNew() {
+		return this.base == null || this.storedId == null;
+	}
+
+	boolean isRenamed() {
+		return this.storedId != null && !this.id.equals(this.storedId);
+	}
+
+	/** Whether the data item must be written: new, renamed, attributes or interval changed. */
+	boolean changesData() {
+		return isNew() || isRenamed() || !this.setAttributes.isEmpty() || !this.removedAttributes.isEmpty()
+				|| this.maxInactiveIntervalChanged;
+	}
+
+	/** What the change is about, for log lines about a change that could not be stored. */
+	String describe() {
+		Set<String> names = new TreeSet<>(this.setAttributes.keySet());
+		names.addAll(this.removedAttributes);
+		String what = names.isEmpty() ? "" : "attributes " + names;
+		if (this.maxInactiveIntervalChanged) {
+			what += (what.isEmpty() ? "" : ", ") + "max-inactive interval " + this.maxInactiveInterval;
+		}
+		if (isRenamed()) {
+			what += (what.isEmpty() ? "" : ", ") + "id change from " + this.storedId;
+		}
+		return what.isEmpty() ? "access time" : what;
+	}
+
+}

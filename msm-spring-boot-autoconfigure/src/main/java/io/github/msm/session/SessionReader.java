@@ -1,0 +1,112 @@
+package io.github.msm.session;
+
+import java.util.List;
+import java.util.Map;
+
+import io.github.msm.session.SessionCodec.CorruptSessionException;
+import io.github.msm.session.SessionCodec.Data;
+import io.github.msm.session.SessionCodec.ForeignFormatException;
+import io.github.msm.session.SessionCodec.Validity;
+import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.storage.MemcachedStore;
+import io.github.msm.session.storage.StoredValue;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Reads a session's data and validity items in one pipelined round trip.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class SessionReader {
+
+	private static final Log logger = LogFactory.getLog(SessionReader.class);
+
+	private final MemcachedStore store;
+
+	private final SessionKeys keys;
+
+	private final byte serializerId;
+
+	SessionReader(MemcachedStore store, SessionKeys keys, byte serializerId) {
+		this.store = store;
+		this.keys = keys;
+		this.serializerId = serializerId;
+	}
+
+	/** What a read found. */
+	enum Status {
+
+		/** A session this server can read. */
+		FOUND,
+
+		/** Nothing, or a tombstone: the session does not exist (any more). */
+		ABSENT,
+
+		/**
+		 * A session this server cannot read but others may (another serializer or format
+		 * version): left in place.
+		 */
+		FOREIGN,
+
+		/** Bytes that are no session for any server. */
+		CORRUPT
+
+	}
+
+	/**
+	 * @param status what was found
+	 * @param session the session, only when {@link Status#FOUND}
+	 */
+	record Read(Status status, @Nullable StoredSession session) {
+
+		static final Read ABSENT = new Read(Status.ABSENT, null);
+
+	}
+
+	Read read(String id, MemcachedNode node) {
+		String dataKey = this.keys.data(id);
+		String validityKey = this.keys.validity(id);
+		Map<String, StoredValue> found = this.store.getAll(node, List.of(dataKey, validityKey));
+		StoredValue data = found.get(dataKey);
+		if (data == null || SessionCodec.isTombstone(data.bytes())) {
+			return Read.ABSENT;
+		}
+		Data decoded;
+		try {
+			decoded = SessionCodec.decodeData(data.bytes());
+		}
+		catch (ForeignFormatException ex) {
+			logger.warn("Session " + id + " is stored in another format (" + ex.getMessage() + "): treated as missing");
+			return new Read(Status.FOREIGN, null);
+		}
+		catch (CorruptSessionException ex) {
+			logger.warn("Session " + id + " holds bytes that are not a readable session (" + ex.getMessage()
+					+ "): treated as missing and removed");
+			return new Read(Status.CORRUPT, null);
+		}
+		if (decoded.serializerId() != this.serializerId) {
+			logger.warn("Session " + id + " was written with serializer " + decoded.serializerId()
+					+ ", this server uses " + this.serializerId + " (msm.serializer): treated as missing");
+			return new Read(Status.FOREIGN, null);
+		}
+		return new Read(Status.FOUND, StoredSession.of(decoded, data.cas(), validity(id, found.get(validityKey))));
+	}
+
+	/** A corrupt validity item is ignored: the data item alone still makes the session. */
+	private static @Nullable Validity validity(String id, @Nullable StoredValue validity) {
+		if (validity == null) {
+			return null;
+		}
+		try {
+			return SessionCodec.decodeValidity(validity.bytes());
+		}
+		catch (CorruptSessionException ex) {
+			logger.warn("Session " + id + " has a corrupt validity item; using the data item's access time");
+			return null;
+		}
+	}
+
+}
