@@ -104,6 +104,8 @@ public final class MsmAutoConfiguration {
 		MsmPropertyChecks.apply("msm.key-prefix", properties.getKeyPrefix(), repository::setKeyPrefix);
 		repository.setBackupAsync(properties.isBackupAsync());
 		repository.setMaxItemSize(MsmPropertyChecks.maxItemSize(properties.getMaxItemSize()));
+		MsmPropertyChecks.apply("msm.access-write-fraction", properties.getAccessWriteFraction(),
+				repository::setAccessWriteFraction);
 		MeterRegistry registry = meterRegistry.getIfAvailable();
 		if (registry != null) {
 			repository.setMetrics(new SessionMetrics(registry));

@@ -66,6 +66,14 @@ public class MsmProperties {
 	 */
 	private DataSize maxItemSize = DataSize.ofMegabytes(1);
 
+	/**
+	 * How often a request that only reads its session writes its access time: once the
+	 * stored access is older than this fraction of the max-inactive interval. A session
+	 * then expires no earlier than its interval after the last request, and at most this
+	 * fraction of the interval later. 0 writes every access; at most 0.5.
+	 */
+	private double accessWriteFraction = 0.125;
+
 	private final Serialization serialization = new Serialization();
 
 	public boolean isEnabled() {
@@ -130,6 +138,14 @@ public class MsmProperties {
 
 	public void setMaxItemSize(DataSize maxItemSize) {
 		this.maxItemSize = maxItemSize;
+	}
+
+	public double getAccessWriteFraction() {
+		return this.accessWriteFraction;
+	}
+
+	public void setAccessWriteFraction(double accessWriteFraction) {
+		this.accessWriteFraction = accessWriteFraction;
 	}
 
 	public Serialization getSerialization() {

@@ -162,6 +162,14 @@ class MsmAutoConfigurationTests {
 	}
 
 	@Test
+	void accessWriteFractionAboveHalfFailsNamingTheProperty() {
+		this.contextRunner.withPropertyValues("msm.access-write-fraction=0.9").run((context) -> {
+			assertThat(context).hasFailed();
+			assertThat(context.getStartupFailure()).rootCause().hasMessageContaining("msm.access-write-fraction");
+		});
+	}
+
+	@Test
 	void badAllowedPackageFailsNamingTheProperty() {
 		this.contextRunner.withPropertyValues("msm.serialization.allowed-packages=com.example,not a package")
 			.run((context) -> {
