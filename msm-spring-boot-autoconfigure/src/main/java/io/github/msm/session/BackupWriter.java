@@ -121,9 +121,9 @@ final class BackupWriter implements AutoCloseable {
 	 * Replaces a session's backup data item with a tombstone, after this server's
 	 * earlier backup writes of the session.
 	 */
-	void writeTombstone(String sessionId, MemcachedNode node, String key, int expiration) {
+	void writeTombstone(String sessionId, MemcachedNode node, String key, int expiration, byte[] tombstone) {
 		submit(sessionId, () -> {
-			if (!this.store.set(node, key, expiration, SessionCodec.tombstone())) {
+			if (!this.store.set(node, key, expiration, tombstone)) {
 				dropped("tombstone of session " + sessionId, node);
 			}
 		});

@@ -261,6 +261,17 @@ public final class MemcachedSession implements Session {
 		this.maxInactiveIntervalChanged = false;
 	}
 
+	/**
+	 * Records a save that stored the session under another id, because its node went
+	 * away: the browser is sent the new id.
+	 */
+	void movedTo(String newId, SessionChanges changes, @Nullable StoredSession stored) {
+		if (stored != null) {
+			this.id = newId;
+		}
+		saved(changes, stored);
+	}
+
 	private static final class Attribute {
 
 		byte @Nullable [] stored;

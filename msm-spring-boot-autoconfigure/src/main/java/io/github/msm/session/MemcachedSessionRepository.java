@@ -64,7 +64,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private Duration defaultMaxInactiveInterval = MapSession.DEFAULT_MAX_INACTIVE_INTERVAL;
 
-	private volatile @Nullable Parts parts;
+	private volatile @Nullable RepositoryParts parts;
 
 	/**
 	 * Create a repository.
@@ -170,18 +170,51 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	@Override
 	public MemcachedSession createSession() {
-		Parts parts = parts();
-		String id = this.idFormat.newId(this.ring.nodeForNewSession());
+		RepositoryParts parts = parts();
+		MemcachedNode node = parts.nodes.nodeForNewSession();
+		String id = (node != null) ? this.idFormat.newId(node) : this.idFormat.newLocalId();
 		return new MemcachedSession(id, this.defaultMaxInactiveInterval, this.idFormat, parts.codec, parts.lifetime);
 	}
 
+	/**
+	 * Saves to the session's node; when that node is down, to the next node that is up,
+	 * under the same id base with that node's suffix (the browser gets the new id); when
+	 * no node is up, in this server's memory until one is.
+	 */
 	@Override
 	public void save(MemcachedSession session) {
-		MemcachedNode node = this.idFormat.nodeOf(session.getId());
-		Assert.state(node != null, () -> "Session id " + session.getId() + " was not made by this repository");
+		RepositoryParts parts = parts();
 		SessionChanges changes = session.changes();
-		session.saved(changes, parts().writer.save(changes, node));
-		if (changes.isRenamed()) {
+		String id = session.getId();
+		MemcachedNode node = this.idFormat.nodeOf(id);
+		Assert.state(node != null || this.idFormat.isLocal(id),
+				() -> "Session id " + id + " was not made by this repository");
+		if (node != null && parts.nodes.isAvailable(node) && !parts.nodes.shouldLeave(node)) {
+			StoredSession stored = parts.writer.save(changes, node);
+			if (stored != null || parts.nodes.isAvailable(node)) {
+				session.saved(changes, stored);
+				remember(changes, session);
+				return;
+			}
+		}
+		MemcachedNode target = (node != null) ? parts.nodes.relocationTarget(node) : parts.nodes.nodeForNewSession();
+		if (target == null) {
+			String localId = this.idFormat.newLocalId();
+			String keptId = this.idFormat.isLocal(id) ? id : localId;
+			session.movedTo(keptId, changes, parts.local.save(changes.movedTo(keptId), parts.writer));
+		}
+		else {
+			String newId = this.idFormat.onNode(id, target);
+			session.movedTo(newId, changes, parts.writer.relocate(changes, newId, target, node));
+			if (node == null && newId.equals(session.getId())) {
+				parts.local.remove(id);
+			}
+		}
+		remember(changes, session);
+	}
+
+	private static void remember(SessionChanges changes, MemcachedSession session) {
+		if (changes.storedId() != null && !changes.storedId().equals(session.getId())) {
 			RequestSessionMemo.remember(changes.storedId(), null);
 			RequestSessionMemo.remember(session.getId(), session);
 		}
@@ -193,44 +226,93 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	@Override
 	public @Nullable MemcachedSession findById(String id) {
 		MemcachedNode node = this.idFormat.nodeOf(id);
-		if (node == null) {
+		if (node == null && !this.idFormat.isLocal(id)) {
 			return null;
 		}
 		Optional<MemcachedSession> known = RequestSessionMemo.lookup(id);
 		if (known != null) {
 			return known.orElse(null);
 		}
-		MemcachedSession session = load(id, node);
+		MemcachedSession session = (node != null) ? load(id, node) : loadLocal(id);
 		RequestSessionMemo.remember(id, session);
+		if (session != null && !session.getId().equals(id)) {
+			RequestSessionMemo.remember(session.getId(), session);
+		}
 		return session;
 	}
 
 	private @Nullable MemcachedSession load(String id, MemcachedNode node) {
-		Parts parts = parts();
+		RepositoryParts parts = parts();
+		if (!parts.nodes.isAvailable(node) || parts.nodes.shouldLeave(node)) {
+			return session(parts, parts.failover.moveFrom(id, node));
+		}
 		Read read = parts.reader.read(id, node);
 		switch (read.status()) {
 			case FOUND:
 				break;
+			case FAILED:
+				return session(parts, parts.failover.moveFrom(id, node));
+			case ABSENT:
+				return session(parts, parts.failover.restore(id, node));
+			case DELETED:
+				return session(parts, parts.failover.follow(id, node, read));
 			case CORRUPT:
 				this.metrics.unreadableSession();
-				parts.writer.deleteAsync(id, node);
-				return null;
-			case FOREIGN:
-				this.metrics.unreadableSession();
+				parts.remover.deleteAsync(id, node);
 				return null;
 			default:
+				this.metrics.unreadableSession();
 				return null;
 		}
 		StoredSession stored = read.session();
 		if (parts.lifetime.isExpired(stored.data().maxInactiveInterval(), stored.access())) {
-			parts.writer.deleteAsync(id, node);
+			parts.remover.deleteAsync(id, node);
 			return null;
 		}
+		parts.failover.replicateIfNeeded(id, node, stored);
 		return new MemcachedSession(id, stored, this.idFormat, parts.codec, parts.lifetime);
+	}
+
+	/** A session kept in memory while no node was up; moved to a node once one is. */
+	private @Nullable MemcachedSession loadLocal(String id) {
+		RepositoryParts parts = parts();
+		StoredSession kept = parts.local.find(id);
+		if (kept == null || parts.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
+			return null;
+		}
+		MemcachedNode target = parts.nodes.nodeForNewSession();
+		if (target != null) {
+			String newId = this.idFormat.onNode(id, target);
+			SessionChanges unchanged = new SessionChanges(id, id, kept, kept.data().creationTime(), java.util.Map.of(),
+					java.util.Set.of(), kept.data().maxInactiveInterval(), false, null);
+			StoredSession stored = parts.writer.relocate(unchanged, newId, target, null);
+			if (stored != null) {
+				parts.local.remove(id);
+				return new MemcachedSession(newId, stored, this.idFormat, parts.codec, parts.lifetime);
+			}
+		}
+		return new MemcachedSession(id, kept, this.idFormat, parts.codec, parts.lifetime);
+	}
+
+	private @Nullable MemcachedSession session(RepositoryParts parts, SessionFailover.@Nullable Located located) {
+		if (located == null) {
+			return null;
+		}
+		StoredSession stored = located.session();
+		if (parts.lifetime.isExpired(stored.data().maxInactiveInterval(), stored.access())) {
+			return null;
+		}
+		return new MemcachedSession(located.id(), stored, this.idFormat, parts.codec, parts.lifetime);
 	}
 
 	@Override
 	public void deleteById(String id) {
+		RepositoryParts parts = parts();
+		if (this.idFormat.isLocal(id)) {
+			parts.local.remove(id);
+			RequestSessionMemo.remember(id, null);
+			return;
+		}
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		if (node == null) {
 			return;
@@ -238,7 +320,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		Optional<MemcachedSession> known = RequestSessionMemo.lookup(id);
 		Duration interval = (known != null && known.isPresent()) ? known.get().getMaxInactiveInterval()
 				: this.defaultMaxInactiveInterval;
-		parts().writer.delete(id, node, interval);
+		parts.remover.delete(id, node, interval);
 		RequestSessionMemo.remember(id, null);
 	}
 
@@ -252,20 +334,22 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	/** Writes the backup copies still queued (boundedly), then closes the connections. */
 	public void shutdown() {
-		Parts parts = this.parts;
+		RepositoryParts parts = this.parts;
 		if (parts != null) {
-			parts.backup.close();
+			parts.close();
 		}
 		this.store.close();
 	}
 
-	private Parts parts() {
-		Parts parts = this.parts;
+	private RepositoryParts parts() {
+		RepositoryParts parts = this.parts;
 		if (parts == null) {
 			synchronized (this) {
 				parts = this.parts;
 				if (parts == null) {
-					parts = new Parts(this);
+					parts = new RepositoryParts(this.store, this.ring, this.serializer, this.idFormat,
+							new RepositoryParts.Settings(this.keys, this.metrics, this.backupAsync, this.maxItemSize,
+									this.clock, this.accessWriteFraction, this.defaultMaxInactiveInterval));
 					this.parts = parts;
 				}
 			}
@@ -274,41 +358,11 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	}
 
 	private synchronized void reset() {
-		Parts parts = this.parts;
+		RepositoryParts parts = this.parts;
 		this.parts = null;
 		if (parts != null) {
-			parts.backup.close();
+			parts.close();
 		}
-	}
-
-	/**
-	 * The collaborators built from the settings, once the repository is in use. Setters
-	 * only run while the application is configured, before the first request.
-	 */
-	private static final class Parts {
-
-		final AttributeCodec codec;
-
-		final SessionLifetime lifetime;
-
-		final SessionReader reader;
-
-		final BackupWriter backup;
-
-		final SessionWriter writer;
-
-		Parts(MemcachedSessionRepository repository) {
-			this.codec = new AttributeCodec(repository.serializer, repository.metrics);
-			this.lifetime = new SessionLifetime(repository.clock, repository.accessWriteFraction);
-			this.reader = new SessionReader(repository.store, repository.keys, repository.serializer.id());
-			this.backup = new BackupWriter(repository.store, repository.backupAsync, repository.metrics);
-			SessionWriter.Settings settings = new SessionWriter.Settings(repository.keys, repository.metrics,
-					repository.serializer.id(), repository.maxItemSize,
-					repository.store.operationTimeout().multipliedBy(3));
-			this.writer = new SessionWriter(repository.store, repository.ring, this.lifetime, this.reader, this.backup,
-					settings);
-		}
-
 	}
 
 }

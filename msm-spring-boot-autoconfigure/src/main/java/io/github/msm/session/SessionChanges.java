@@ -52,6 +52,20 @@ record SessionChanges(String id, @Nullable String storedId, @Nullable StoredSess
 				|| this.maxInactiveIntervalChanged;
 	}
 
+	/** Whether the request changed attributes or the interval (not only the access). */
+	boolean hasEdits() {
+		return !this.setAttributes.isEmpty() || !this.removedAttributes.isEmpty() || this.maxInactiveIntervalChanged;
+	}
+
+	/**
+	 * The same changes made to a session that now lives under another id (its node went
+	 * away): applied on top of {@link #base()}, stored under {@code newId}.
+	 */
+	SessionChanges movedTo(String newId) {
+		return new SessionChanges(newId, newId, this.base, this.creationTime, this.setAttributes,
+				this.removedAttributes, this.maxInactiveInterval, this.maxInactiveIntervalChanged, this.access);
+	}
+
 	/** What the change is about, for log lines about a change that could not be stored. */
 	String describe() {
 		Set<String> names = new TreeSet<>(this.setAttributes.keySet());

@@ -193,8 +193,29 @@ final class SessionCodec {
 		return TOMBSTONE.clone();
 	}
 
+	/**
+	 * A tombstone of a session that moved to another node: readers of the old id follow
+	 * it to the new one, so requests still carrying the old cookie keep their session.
+	 */
+	static byte[] movedTombstone(String newId) {
+		byte[] id = newId.getBytes(StandardCharsets.US_ASCII);
+		byte[] bytes = new byte[TOMBSTONE.length + id.length];
+		System.arraycopy(TOMBSTONE, 0, bytes, 0, TOMBSTONE.length);
+		System.arraycopy(id, 0, bytes, TOMBSTONE.length, id.length);
+		return bytes;
+	}
+
 	static boolean isTombstone(byte[] bytes) {
-		return bytes.length == TOMBSTONE.length && bytes[0] == TOMBSTONE_MAGIC && bytes[1] == FORMAT;
+		return bytes.length >= TOMBSTONE.length && bytes.length <= TOMBSTONE.length + 100
+				&& bytes[0] == TOMBSTONE_MAGIC && bytes[1] == FORMAT;
+	}
+
+	/** The id a moved session's tombstone points at; {@code null} for a plain tombstone. */
+	static String movedTo(byte[] tombstone) {
+		if (tombstone.length == TOMBSTONE.length) {
+			return null;
+		}
+		return new String(tombstone, TOMBSTONE.length, tombstone.length - TOMBSTONE.length, StandardCharsets.US_ASCII);
 	}
 
 	/**

@@ -61,6 +61,38 @@ public final class SessionIdFormat {
 	}
 
 	/**
+	 * The same id on another node ({@code <base>-n1} becomes {@code <base>-n2}), for a
+	 * session that moves because its node went away.
+	 * @param id a valid id with a node, or a local id
+	 * @param node the new node
+	 * @return the id
+	 */
+	public String onNode(String id, MemcachedNode node) {
+		int dash = id.indexOf('-');
+		String base = (dash < 0) ? id : id.substring(0, dash);
+		return this.ring.isNodeIdInSessionId() ? base + "-" + node.id() : base;
+	}
+
+	/**
+	 * A new id for a session that lives only in this server's memory, because no node is
+	 * up: 32 hex characters and no node.
+	 * @return the id
+	 */
+	public String newLocalId() {
+		return newBase();
+	}
+
+	/**
+	 * Whether the id is a local one (see {@link #newLocalId()}). With a single node given
+	 * as plain {@code host:port}, ids never carry a node and none is local.
+	 * @param id an id from anywhere
+	 * @return whether it is well-formed and local
+	 */
+	public boolean isLocal(@Nullable String id) {
+		return id != null && this.ring.isNodeIdInSessionId() && PLAIN.matcher(id).matches();
+	}
+
+	/**
 	 * The node an id points at.
 	 * @param id an id from anywhere, including a hostile cookie
 	 * @return the node, or {@code null} if the id is malformed or names an unknown node

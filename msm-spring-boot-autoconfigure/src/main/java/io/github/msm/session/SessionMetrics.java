@@ -32,6 +32,12 @@ public final class SessionMetrics {
 
 	private final Counter backupDropped;
 
+	private final Counter relocated;
+
+	private final Counter restored;
+
+	private final Counter replicated;
+
 	public SessionMetrics(MeterRegistry registry) {
 		this.oversize = Counter.builder("msm.session.oversize")
 			.description("Sessions not stored because they exceed msm.max-item-size")
@@ -62,6 +68,18 @@ public final class SessionMetrics {
 			.register(registry);
 		this.backupDropped = Counter.builder("msm.backup.write.dropped")
 			.description("Backup writes that failed or found the backup queue full")
+			.register(registry);
+		this.relocated = Counter.builder("msm.session.failover")
+			.tag("kind", "relocation")
+			.description("Sessions moved to another node (new id) because their node was down")
+			.register(registry);
+		this.restored = Counter.builder("msm.session.failover")
+			.tag("kind", "restore")
+			.description("Sessions written back from their backup to a node that came back empty")
+			.register(registry);
+		this.replicated = Counter.builder("msm.session.failover")
+			.tag("kind", "re-replication")
+			.description("Backup copies written again at a session's access after a node went down or came back")
 			.register(registry);
 	}
 
@@ -104,6 +122,18 @@ public final class SessionMetrics {
 
 	void backupRefused() {
 		this.backupRefused.increment();
+	}
+
+	void relocated() {
+		this.relocated.increment();
+	}
+
+	void restored() {
+		this.restored.increment();
+	}
+
+	void replicated() {
+		this.replicated.increment();
 	}
 
 	void backupDropped() {

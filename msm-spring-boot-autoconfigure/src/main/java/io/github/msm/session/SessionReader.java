@@ -42,8 +42,11 @@ final class SessionReader {
 		/** A session this server can read. */
 		FOUND,
 
-		/** Nothing, or a tombstone: the session does not exist (any more). */
+		/** Nothing there. */
 		ABSENT,
+
+		/** A tombstone: the session was deleted or moved, and must not come back. */
+		DELETED,
 
 		/**
 		 * A session this server cannot read but others may (another serializer or format
@@ -52,7 +55,10 @@ final class SessionReader {
 		FOREIGN,
 
 		/** Bytes that are no session for any server. */
-		CORRUPT
+		CORRUPT,
+
+		/** The node is down or did not answer. */
+		FAILED
 
 	}
 
@@ -60,19 +66,38 @@ final class SessionReader {
 	 * @param status what was found
 	 * @param session the session, only when {@link Status#FOUND}
 	 */
-	record Read(Status status, @Nullable StoredSession session) {
+	record Read(Status status, @Nullable StoredSession session, @Nullable String movedTo) {
 
-		static final Read ABSENT = new Read(Status.ABSENT, null);
+		static final Read ABSENT = new Read(Status.ABSENT, null, null);
+
+		static final Read FAILED = new Read(Status.FAILED, null, null);
+
+		Read(Status status, @Nullable StoredSession session) {
+			this(status, session, null);
+		}
 
 	}
 
 	Read read(String id, MemcachedNode node) {
-		String dataKey = this.keys.data(id);
-		String validityKey = this.keys.validity(id);
-		Map<String, StoredValue> found = this.store.getAll(node, List.of(dataKey, validityKey));
+		return read(id, node, this.keys.data(id), this.keys.validity(id));
+	}
+
+	/** Reads the backup copy a node holds of a session whose primary is another node. */
+	Read readBackup(String id, MemcachedNode node) {
+		return read(id, node, SessionKeys.backup(this.keys.data(id)), SessionKeys.backup(this.keys.validity(id)));
+	}
+
+	private Read read(String id, MemcachedNode node, String dataKey, String validityKey) {
+		Map<String, StoredValue> found = this.store.readAll(node, List.of(dataKey, validityKey));
+		if (found == null) {
+			return Read.FAILED;
+		}
 		StoredValue data = found.get(dataKey);
-		if (data == null || SessionCodec.isTombstone(data.bytes())) {
+		if (data == null) {
 			return Read.ABSENT;
+		}
+		if (SessionCodec.isTombstone(data.bytes())) {
+			return new Read(Status.DELETED, null, SessionCodec.movedTo(data.bytes()));
 		}
 		Data decoded;
 		try {

@@ -10,10 +10,9 @@ import java.util.concurrent.locks.LockSupport;
 import io.github.msm.session.SessionChanges.AccessChange;
 import io.github.msm.session.SessionCodec.Access;
 import io.github.msm.session.SessionCodec.Data;
-import io.github.msm.session.SessionCodec.Validity;
 import io.github.msm.session.SessionReader.Read;
 import io.github.msm.session.node.MemcachedNode;
-import io.github.msm.session.node.NodeRing;
+import io.github.msm.session.node.NodeSelector;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.storage.WriteOutcome;
 import org.apache.commons.logging.Log;
@@ -59,7 +58,7 @@ final class SessionWriter {
 
 	private final MemcachedStore store;
 
-	private final NodeRing ring;
+	private final NodeSelector nodes;
 
 	private final SessionLifetime lifetime;
 
@@ -67,18 +66,24 @@ final class SessionWriter {
 
 	private final BackupWriter backup;
 
+	private final SessionRemover remover;
+
+	private final AccessWriter accessWriter;
+
 	private final SaveLocks locks = new SaveLocks();
 
 	private final Settings settings;
 
-	SessionWriter(MemcachedStore store, NodeRing ring, SessionLifetime lifetime, SessionReader reader,
-			BackupWriter backup, Settings settings) {
+	SessionWriter(MemcachedStore store, NodeSelector nodes, SessionLifetime lifetime, SessionReader reader,
+			BackupWriter backup, SessionRemover remover, Settings settings) {
 		this.store = store;
-		this.ring = ring;
+		this.nodes = nodes;
 		this.lifetime = lifetime;
 		this.reader = reader;
 		this.backup = backup;
+		this.remover = remover;
 		this.settings = settings;
+		this.accessWriter = new AccessWriter(store, nodes, lifetime, backup, settings.keys(), settings.metrics());
 	}
 
 	/**
@@ -90,7 +95,7 @@ final class SessionWriter {
 	 */
 	@Nullable StoredSession save(SessionChanges changes, MemcachedNode node) {
 		if (!changes.changesData()) {
-			return writeAccess(changes, node);
+			return this.accessWriter.write(changes, node);
 		}
 		long deadline = System.nanoTime() + this.settings.deadline().toNanos();
 		String lockId = (changes.storedId() != null) ? changes.storedId() : changes.id();
@@ -172,6 +177,69 @@ final class SessionWriter {
 	}
 
 	/**
+	 * Stores a session under a new id with the same base on another node, because its
+	 * node is down (or is a failover node and a regular node is back). The new id is the
+	 * same for every server that moves the session, so concurrent moves meet on it: the
+	 * first adds it, the others merge into it. Every copy under the old id is then
+	 * replaced with a tombstone, on the old node as soon as it is up again.
+	 * @param changes the request's changes, made to the session under its old id
+	 * @param newId the new id
+	 * @param target the node the new id names
+	 * @param oldNode the node the old id names; {@code null} for a session that lived only
+	 * in this server's memory
+	 * @return what is stored now under the new id, {@code null} when nothing is
+	 */
+	@Nullable StoredSession relocate(SessionChanges changes, String newId, MemcachedNode target,
+			@Nullable MemcachedNode oldNode) {
+		long deadline = System.nanoTime() + this.settings.deadline().toNanos();
+		SessionChanges moved = changes.movedTo(newId);
+		SaveLocks.Held held = this.locks.acquire(newId, deadline);
+		if (held == null) {
+			return failed(moved, "other saves of this session on this server did not finish in time");
+		}
+		try {
+			StoredSession stored = add(moved, target, deadline);
+			if (stored != null && changes.storedId() != null && oldNode != null) {
+				this.remover.moved(changes.storedId(), changes.isRenamed() ? null : moved.id(), oldNode,
+						stored.data().maxInactiveInterval());
+			}
+			held.written(stored);
+			return stored;
+		}
+		finally {
+			held.close();
+		}
+	}
+
+	private @Nullable StoredSession add(SessionChanges moved, MemcachedNode target, long deadline) {
+		Data data = plan(moved.base(), moved);
+		byte[] bytes = SessionCodec.encodeData(data);
+		String key = this.settings.keys().data(moved.id());
+		if (isOversize(moved.id(), key, bytes)) {
+			return null;
+		}
+		int expiration = dataExpiration(data);
+		WriteOutcome added = this.store.add(target, key, expiration, bytes);
+		switch (added.result()) {
+			case OK:
+				return stored(moved.id(), target, key, data, bytes, expiration, added);
+			case CONFLICT:
+				break;
+			default:
+				return failed(moved, "the node it moves to did not confirm the write");
+		}
+		Read there = this.reader.read(moved.id(), target);
+		if (there.status() != SessionReader.Status.FOUND) {
+			return (there.status() == SessionReader.Status.DELETED) ? gone(moved)
+					: failed(moved, "the node it moves to failed");
+		}
+		if (!moved.hasEdits()) {
+			return there.session();
+		}
+		return writeChanges(moved, target, there.session(), deadline);
+	}
+
+	/**
 	 * Moves the session to its new id: writes the newest stored version with this
 	 * request's changes under the new id, then replaces the old data item with a
 	 * tombstone only if nobody wrote it meanwhile. Otherwise the newer version is merged
@@ -209,7 +277,7 @@ final class SessionWriter {
 					SessionCodec.tombstone());
 			switch (tombstone.result()) {
 				case OK:
-					removeRenamed(oldId, node, data.maxInactiveInterval());
+					this.remover.renamed(oldId, node, data.maxInactiveInterval());
 					return stored(changes.id(), node, newKey, data, bytes, expiration, written);
 				case CONFLICT:
 					this.settings.metrics().conflict();
@@ -233,102 +301,12 @@ final class SessionWriter {
 		}
 	}
 
-	private void removeRenamed(String oldId, MemcachedNode node, Duration interval) {
-		SessionKeys keys = this.settings.keys();
-		this.store.deleteAsync(node, keys.validity(oldId));
-		MemcachedNode backupNode = this.ring.backupOf(node);
-		if (backupNode != null) {
-			int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
-			this.backup.writeTombstone(oldId, backupNode, SessionKeys.backup(keys.data(oldId)), expiration);
-			this.backup.delete(oldId, backupNode, SessionKeys.backup(keys.validity(oldId)));
-		}
-	}
-
-	/**
-	 * Records a read-only access: a queued validity write when the stored expiry no
-	 * longer covers the access, and about once per interval a renewal of the data item's
-	 * expiration, as a compare-and-set of the bytes read, so that it can never shorten the
-	 * life of a version another server wrote meanwhile. Nothing is awaited.
-	 */
-	private @Nullable StoredSession writeAccess(SessionChanges changes, MemcachedNode node) {
-		StoredSession base = changes.base();
-		AccessChange change = changes.access();
-		if (base == null || change == null || isWritten(base.access(), change)) {
-			return base;
-		}
-		Duration interval = base.data().maxInactiveInterval();
-		Access next = this.lifetime.written(change.lastAccessedTime(), this.lifetime.slack(change.current(), interval),
-				interval);
-		SessionKeys keys = this.settings.keys();
-		String id = changes.id();
-		MemcachedNode backupNode = this.ring.backupOf(node);
-		if (this.lifetime.needsTouch(base.access(), interval, next) && base.cas() != 0) {
-			byte[] bytes = SessionCodec.encodeData(base.data());
-			int expiration = this.lifetime.expiration(this.lifetime.dataLifetime(interval, next));
-			this.store.casAsync(node, keys.data(id), base.cas(), expiration, bytes);
-			if (backupNode != null) {
-				this.backup.writeData(id, backupNode, SessionKeys.backup(keys.data(id)), base.version(), expiration,
-						bytes);
-			}
-		}
-		else {
-			next = new Access(next.lastAccessedTime(), next.slack(), base.access().itemsExpireAt());
-		}
-		byte[] validity = SessionCodec.encodeValidity(new Validity(base.version(), next));
-		int expiration = this.lifetime.expiration(this.lifetime.validityLifetime(interval, next));
-		this.store.setAsync(node, keys.validity(id), expiration, validity);
-		if (backupNode != null) {
-			this.backup.set(id, backupNode, SessionKeys.backup(keys.validity(id)), expiration, validity);
-		}
-		this.settings.metrics().accessWritten();
-		return new StoredSession(base.data(), base.cas(), next);
-	}
-
-	/** Whether the stored access already gives the session the life this access asks for. */
-	private static boolean isWritten(Access stored, AccessChange change) {
-		if (change.current()) {
-			return SessionLifetime.covers(stored, change.lastAccessedTime());
-		}
-		return change.lastAccessedTime().equals(stored.lastAccessedTime()) && stored.slack().isZero();
-	}
-
-	/**
-	 * Deletes a session: its items on the primary node, and a tombstone in place of its
-	 * backup, so that a backup write still on its way cannot bring it back.
-	 * @param id the session id
-	 * @param node its primary node
-	 * @param interval its interval if known, else the default, for the tombstone's life
-	 */
-	void delete(String id, MemcachedNode node, Duration interval) {
-		SessionKeys keys = this.settings.keys();
-		this.store.deleteAsync(node, keys.validity(id));
-		this.store.delete(node, keys.data(id));
-		MemcachedNode backupNode = this.ring.backupOf(node);
-		if (backupNode != null) {
-			int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
-			this.backup.writeTombstone(id, backupNode, SessionKeys.backup(keys.data(id)), expiration);
-			this.backup.delete(id, backupNode, SessionKeys.backup(keys.validity(id)));
-		}
-	}
-
-	/** Deletes without waiting, for sessions found expired or corrupt. */
-	void deleteAsync(String id, MemcachedNode node) {
-		SessionKeys keys = this.settings.keys();
-		MemcachedNode backupNode = this.ring.backupOf(node);
-		for (String key : new String[] { keys.data(id), keys.validity(id) }) {
-			this.store.deleteAsync(node, key);
-			if (backupNode != null) {
-				this.backup.delete(id, backupNode, SessionKeys.backup(key));
-			}
-		}
-	}
-
 	/**
 	 * The new version of the data item: the stored attributes with this request's
 	 * changes applied, the interval the request set (else the stored one), and the
 	 * request's access unless the stored access already covers it.
 	 */
-	private Data plan(@Nullable StoredSession base, SessionChanges changes) {
+	Data plan(@Nullable StoredSession base, SessionChanges changes) {
 		Map<String, byte[]> attributes = new LinkedHashMap<>((base != null) ? base.data().attributes() : Map.of());
 		attributes.putAll(changes.setAttributes());
 		changes.removedAttributes().forEach(attributes::remove);
@@ -342,7 +320,7 @@ final class SessionWriter {
 
 	private Access access(@Nullable StoredSession base, SessionChanges changes, Duration interval) {
 		AccessChange change = changes.access();
-		if (base != null && (change == null || isWritten(base.access(), change))) {
+		if (base != null && (change == null || AccessWriter.isWritten(base.access(), change))) {
 			// a slack earned under a longer interval must not outlast a shorter one
 			Access stored = base.access();
 			Duration slack = min(stored.slack(), this.lifetime.window(interval));
@@ -358,7 +336,7 @@ final class SessionWriter {
 	private StoredSession stored(String id, MemcachedNode node, String key, Data data, byte[] bytes, int expiration,
 			WriteOutcome outcome) {
 		this.settings.metrics().written();
-		MemcachedNode backupNode = this.ring.backupOf(node);
+		MemcachedNode backupNode = this.nodes.backupOf(node);
 		if (backupNode != null) {
 			this.backup.writeData(id, backupNode, SessionKeys.backup(key), data.version(), expiration, bytes);
 		}
@@ -370,12 +348,13 @@ final class SessionWriter {
 		Read read = this.reader.read(id, node);
 		return switch (read.status()) {
 			case FOUND -> read.session();
-			case ABSENT -> gone(changes);
+			case ABSENT, DELETED -> gone(changes);
+			case FAILED -> failed(changes, "the primary node failed");
 			default -> failed(changes, "the stored session can no longer be read by this server");
 		};
 	}
 
-	private int dataExpiration(Data data) {
+	int dataExpiration(Data data) {
 		return this.lifetime.expiration(this.lifetime.dataLifetime(data.maxInactiveInterval(), data.access()));
 	}
 

@@ -126,6 +126,10 @@ public final class NodeAvailability {
 		this.listeners.add(listener);
 	}
 
+	public void removeListener(Listener listener) {
+		this.listeners.remove(listener);
+	}
+
 	/**
 	 * A node's state.
 	 * @param node the node

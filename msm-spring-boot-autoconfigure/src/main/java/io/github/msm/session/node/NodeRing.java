@@ -2,9 +2,11 @@ package io.github.msm.session.node;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -38,7 +40,9 @@ public final class NodeRing {
 
 	private final boolean idsInSessionIds;
 
-	private NodeRing(List<MemcachedNode> nodes, boolean idsInSessionIds) {
+	private final Set<MemcachedNode> failoverNodes;
+
+	private NodeRing(List<MemcachedNode> nodes, boolean idsInSessionIds, Set<MemcachedNode> failoverNodes) {
 		Assert.notEmpty(nodes, "at least one memcached node is needed");
 		this.nodes = List.copyOf(nodes);
 		this.byId = new LinkedHashMap<>();
@@ -46,6 +50,40 @@ public final class NodeRing {
 			Assert.isTrue(this.byId.put(node.id(), node) == null, () -> "node id '" + node.id() + "' is used twice");
 		}
 		this.idsInSessionIds = idsInSessionIds;
+		this.failoverNodes = Set.copyOf(failoverNodes);
+	}
+
+	/**
+	 * The same ring with some nodes used only while no other node is up (msm's
+	 * {@code failoverNodes}, e.g. each app server's own local memcached).
+	 * @param nodeIds ids of configured nodes, separated by spaces or commas
+	 * @return the ring
+	 * @throws IllegalArgumentException naming an id that is not configured, or when no
+	 * regular node would be left
+	 */
+	public NodeRing withFailoverNodes(Collection<String> nodeIds) {
+		Set<MemcachedNode> failover = new LinkedHashSet<>();
+		for (String entry : nodeIds) {
+			for (String id : SEPARATORS.split(entry.trim())) {
+				if (id.isEmpty()) {
+					continue;
+				}
+				MemcachedNode node = this.byId.get(id);
+				if (node == null) {
+					throw new IllegalArgumentException("'" + id + "' is not the id of a configured node");
+				}
+				failover.add(node);
+			}
+		}
+		if (!failover.isEmpty() && failover.size() >= this.nodes.size()) {
+			throw new IllegalArgumentException("at least one node must not be a failover node");
+		}
+		return new NodeRing(this.nodes, this.idsInSessionIds, failover);
+	}
+
+	/** Whether the node is used only while no regular node is up. */
+	public boolean isFailoverNode(MemcachedNode node) {
+		return this.failoverNodes.contains(node);
 	}
 
 	/**
@@ -69,7 +107,7 @@ public final class NodeRing {
 		if (tokens.size() == 1) {
 			Matcher plain = WITHOUT_ID.matcher(tokens.get(0));
 			if (plain.matches()) {
-				return new NodeRing(List.of(node("n1", plain.group(1), plain.group(2), tokens.get(0))), false);
+				return new NodeRing(List.of(node("n1", plain.group(1), plain.group(2), tokens.get(0))), false, Set.of());
 			}
 		}
 		List<MemcachedNode> nodes = new ArrayList<>();
@@ -80,7 +118,7 @@ public final class NodeRing {
 			}
 			nodes.add(node(matcher.group(1), matcher.group(2), matcher.group(3), token));
 		}
-		return new NodeRing(nodes, true);
+		return new NodeRing(nodes, true, Set.of());
 	}
 
 	private static MemcachedNode node(String id, String host, String port, String token) {

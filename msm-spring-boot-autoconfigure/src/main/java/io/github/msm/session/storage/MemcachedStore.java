@@ -1,6 +1,7 @@
 package io.github.msm.session.storage;
 
 import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.node.NodeAvailability;
 import net.spy.memcached.CASResponse;
 import net.spy.memcached.CASValue;
 import net.spy.memcached.ConnectionFactory;
@@ -59,6 +61,8 @@ public final class MemcachedStore implements AutoCloseable {
 
 	private final long timeoutMillis;
 
+	private final NodeAvailability availability;
+
 	/**
 	 * Connects to every node. Nodes that are down do not fail this constructor; their calls
 	 * fail until they come up.
@@ -69,6 +73,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 */
 	public MemcachedStore(List<MemcachedNode> nodes, boolean binaryProtocol, Duration operationTimeout) {
 		this.timeoutMillis = operationTimeout.toMillis();
+		this.availability = new NodeAvailability(nodes, Clock.systemUTC());
 		ConnectionFactory factory = new ConnectionFactoryBuilder()
 			.setProtocol(binaryProtocol ? ConnectionFactoryBuilder.Protocol.BINARY : ConnectionFactoryBuilder.Protocol.TEXT)
 			.setOpTimeout(this.timeoutMillis)
@@ -85,6 +90,45 @@ public final class MemcachedStore implements AutoCloseable {
 		catch (IOException ex) {
 			close();
 			throw new IllegalStateException("Could not create memcached clients", ex);
+		}
+	}
+
+	/** Which nodes are up. */
+	public NodeAvailability availability() {
+		return this.availability;
+	}
+
+	/**
+	 * Reads several keys from one node in one round trip, telling a failed node from
+	 * missing keys.
+	 * @param node the node
+	 * @param keys the keys
+	 * @return the values found, by key; {@code null} when the node is down or failed
+	 */
+	public @Nullable Map<String, StoredValue> readAll(MemcachedNode node, List<String> keys) {
+		if (!this.availability.isAvailable(node)) {
+			return null;
+		}
+		MemcachedClient client = client(node);
+		List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
+		Map<String, StoredValue> found = new LinkedHashMap<>();
+		try {
+			for (String key : keys) {
+				futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
+			}
+			for (int i = 0; i < keys.size(); i++) {
+				CASValue<byte[]> value = await(futures.get(i));
+				if (value != null && value.getValue() != null) {
+					found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
+				}
+			}
+			return found;
+		}
+		catch (RuntimeException | TimeoutException | ExecutionException ex) {
+			futures.forEach((future) -> future.cancel(false));
+			warn("get", node, keys.get(0), ex);
+			this.availability.failed(node, ex.toString());
+			return null;
 		}
 	}
 

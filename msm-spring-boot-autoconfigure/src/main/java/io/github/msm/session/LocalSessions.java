@@ -1,0 +1,60 @@
+package io.github.msm.session;
+
+import java.time.Duration;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.msm.session.SessionCodec.Data;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Sessions kept in this server's memory while no memcached node is up (msm #49), so that
+ * requests still succeed; each is moved to a node, under a new id, at its first access
+ * once one is up again.
+ *
+ * <p>
+ * Bounded: at most {@value #MAX_SESSIONS} sessions, each dropped after the default
+ * max-inactive interval without access. Sessions are kept in their stored form, so a
+ * request never shares an object with another one.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class LocalSessions {
+
+	static final int MAX_SESSIONS = 10_000;
+
+	private final Cache<String, Data> sessions;
+
+	LocalSessions(Duration idle) {
+		Duration expiry = (idle.isZero() || idle.isNegative() || idle.compareTo(Duration.ofDays(1)) > 0)
+				? Duration.ofDays(1) : idle;
+		this.sessions = Caffeine.newBuilder().maximumSize(MAX_SESSIONS).expireAfterAccess(expiry).build();
+	}
+
+	@Nullable StoredSession find(String id) {
+		Data data = this.sessions.getIfPresent(id);
+		return (data != null) ? new StoredSession(data, 0, data.access()) : null;
+	}
+
+	/**
+	 * Applies a request's changes on top of what is kept, atomically per session.
+	 * @param changes the changes
+	 * @param writer plans the new version as it would be stored in memcached
+	 * @return what is kept now
+	 */
+	StoredSession save(SessionChanges changes, SessionWriter writer) {
+		Data data = this.sessions.asMap().compute(changes.id(), (id, kept) -> writer
+			.plan((kept != null) ? new StoredSession(kept, 0, kept.access()) : changes.base(), changes));
+		return new StoredSession(data, 0, data.access());
+	}
+
+	void remove(String id) {
+		this.sessions.invalidate(id);
+	}
+
+	long size() {
+		return this.sessions.estimatedSize();
+	}
+
+}

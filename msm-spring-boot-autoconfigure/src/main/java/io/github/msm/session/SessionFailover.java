@@ -1,0 +1,243 @@
+package io.github.msm.session;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.msm.session.SessionCodec.Validity;
+import io.github.msm.session.SessionReader.Read;
+import io.github.msm.session.SessionReader.Status;
+import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.node.NodeAvailability;
+import io.github.msm.session.node.NodeSelector;
+import io.github.msm.session.storage.MemcachedStore;
+import io.github.msm.session.storage.WriteOutcome;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Keeps sessions through node failures: reads the backup copy when a session's node is
+ * down and moves the session to the node that holds it (a new id with the same base, so
+ * the browser gets a new cookie); restores a copy lost with a node that came back empty;
+ * and writes the backup copy again at a session's next access after any node went down
+ * or came back, so that a second failure right after loses nothing.
+ *
+ * <p>
+ * All of this costs nothing while no node failed: the extra reads and writes happen only
+ * within the recovery window after a node went down or came back.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class SessionFailover implements NodeAvailability.Listener {
+
+	private static final Log logger = LogFactory.getLog(SessionFailover.class);
+
+	private final MemcachedStore store;
+
+	private final NodeSelector nodes;
+
+	private final SessionKeys keys;
+
+	private final SessionIdFormat idFormat;
+
+	private final SessionReader reader;
+
+	private final SessionWriter writer;
+
+	private final BackupWriter backup;
+
+	private final SessionLifetime lifetime;
+
+	private final SessionMetrics metrics;
+
+	private final Duration recoveryWindow;
+
+	private final Map<MemcachedNode, Instant> restartedAt = new ConcurrentHashMap<>();
+
+	private volatile @Nullable Instant topologyChangedAt;
+
+	/** Sessions this server copied again since the last topology change, by id. */
+	private final Cache<String, Boolean> replicated;
+
+	SessionFailover(MemcachedStore store, NodeSelector nodes, SessionKeys keys, SessionIdFormat idFormat,
+			SessionReader reader, SessionWriter writer, BackupWriter backup, SessionLifetime lifetime,
+			SessionMetrics metrics, Duration recoveryWindow) {
+		this.store = store;
+		this.nodes = nodes;
+		this.keys = keys;
+		this.idFormat = idFormat;
+		this.reader = reader;
+		this.writer = writer;
+		this.backup = backup;
+		this.lifetime = lifetime;
+		this.metrics = metrics;
+		this.recoveryWindow = recoveryWindow;
+		this.replicated = Caffeine.newBuilder().maximumSize(200_000).expireAfterWrite(recoveryWindow).build();
+	}
+
+	/**
+	 * A session found somewhere, under the id it has now.
+	 * @param id the id, a new one when the session moved
+	 * @param session what is stored
+	 */
+	record Located(String id, StoredSession session) {
+	}
+
+	/**
+	 * Finds a session whose node is down (or a failover node a regular node replaces) and
+	 * moves it to the first node after it that is up.
+	 * @param id the requested id
+	 * @param node the node it names
+	 * @return the session under its new id, {@code null} when it is gone
+	 */
+	@Nullable Located moveFrom(String id, MemcachedNode node) {
+		Located found = this.nodes.isAvailable(node) ? follow(id, node, this.reader.read(id, node)) : freshestCopy(id, node);
+		if (found == null || !found.id().equals(id)) {
+			return found;
+		}
+		StoredSession stored = found.session();
+		if (this.lifetime.isExpired(stored.data().maxInactiveInterval(), stored.access())) {
+			return null;
+		}
+		MemcachedNode target = this.nodes.relocationTarget(node);
+		if (target == null) {
+			return found;
+		}
+		String newId = this.idFormat.onNode(id, target);
+		SessionChanges unchanged = new SessionChanges(id, id, stored, stored.data().creationTime(), Map.of(),
+				java.util.Set.of(), stored.data().maxInactiveInterval(), false, null);
+		StoredSession moved = this.writer.relocate(unchanged, newId, target, node);
+		if (moved == null) {
+			return found;
+		}
+		this.metrics.relocated();
+		logger.info("Session " + id + " moved from node " + node.id() + " to " + target.id() + " as " + newId);
+		return new Located(newId, moved);
+	}
+
+	/**
+	 * A session missing on its node, which may have lost it: a node that came back empty
+	 * within the recovery window. The freshest backup copy is written back to it.
+	 * @return the restored session, or {@code null} when there is nothing to restore
+	 */
+	@Nullable Located restore(String id, MemcachedNode node) {
+		if (!isRecent(this.restartedAt.get(node))) {
+			return null;
+		}
+		Located found = freshestCopy(id, node);
+		if (found == null || !found.id().equals(id)) {
+			return found;
+		}
+		StoredSession stored = found.session();
+		byte[] bytes = SessionCodec.encodeData(stored.data());
+		WriteOutcome added = this.store.add(node, this.keys.data(id), this.writer.dataExpiration(stored.data()), bytes);
+		if (!added.isOk()) {
+			Read read = this.reader.read(id, node);
+			return (read.status() == Status.FOUND) ? new Located(id, read.session()) : null;
+		}
+		if (stored.access() != stored.data().access()) {
+			writeValidity(node, this.keys.validity(id), stored);
+		}
+		this.metrics.restored();
+		return new Located(id, new StoredSession(stored.data(), added.cas(), stored.access()));
+	}
+
+	/**
+	 * Writes the backup copy of a session read from its primary again, once per server,
+	 * if any node went down or came back within the recovery window: the backup node may
+	 * have lost it, or the backup now belongs on another node.
+	 */
+	void replicateIfNeeded(String id, MemcachedNode node, StoredSession stored) {
+		if (!isRecent(this.topologyChangedAt) || this.replicated.asMap().putIfAbsent(id, Boolean.TRUE) != null) {
+			return;
+		}
+		MemcachedNode backupNode = this.nodes.backupOf(node);
+		if (backupNode == null) {
+			return;
+		}
+		String dataKey = SessionKeys.backup(this.keys.data(id));
+		this.backup.writeData(id, backupNode, dataKey, stored.version(), this.writer.dataExpiration(stored.data()),
+				SessionCodec.encodeData(stored.data()));
+		if (stored.access() != stored.data().access()) {
+			int expiration = this.lifetime.expiration(
+					this.lifetime.validityLifetime(stored.data().maxInactiveInterval(), stored.access()));
+			this.backup.set(id, backupNode, SessionKeys.backup(this.keys.validity(id)), expiration,
+					SessionCodec.encodeValidity(new Validity(stored.version(), stored.access())));
+		}
+		this.metrics.replicated();
+	}
+
+	/**
+	 * Follows a tombstone that says where a session moved; the new id is checked like a
+	 * cookie, since the bytes come from memcached.
+	 */
+	@Nullable Located follow(String id, MemcachedNode node, Read read) {
+		if (read.status() == Status.FOUND) {
+			return new Located(id, read.session());
+		}
+		if (read.status() != Status.DELETED || read.movedTo() == null) {
+			return null;
+		}
+		String newId = read.movedTo();
+		MemcachedNode newNode = this.idFormat.nodeOf(newId);
+		if (newNode == null || newNode.equals(node) || !this.nodes.isAvailable(newNode)) {
+			return null;
+		}
+		Read there = this.reader.read(newId, newNode);
+		return (there.status() == Status.FOUND) ? new Located(newId, there.session()) : null;
+	}
+
+	/**
+	 * The backup copy with the highest version among all nodes that are up (a node that
+	 * was down while the session changed may hold an older one); a tombstone anywhere
+	 * means the session is gone, or moved.
+	 */
+	private @Nullable Located freshestCopy(String id, MemcachedNode primary) {
+		StoredSession freshest = null;
+		for (MemcachedNode node : this.nodes.othersUp(primary)) {
+			Read read = this.reader.readBackup(id, node);
+			if (read.status() == Status.DELETED) {
+				return follow(id, node, read);
+			}
+			if (read.status() == Status.FOUND && (freshest == null || read.session().version() > freshest.version())) {
+				freshest = read.session();
+			}
+		}
+		return (freshest != null) ? new Located(id, freshest) : null;
+	}
+
+	private void writeValidity(MemcachedNode node, String key, StoredSession stored) {
+		int expiration = this.lifetime
+			.expiration(this.lifetime.validityLifetime(stored.data().maxInactiveInterval(), stored.access()));
+		this.store.setAsync(node, key, expiration,
+				SessionCodec.encodeValidity(new Validity(stored.version(), stored.access())));
+	}
+
+	private boolean isRecent(@Nullable Instant instant) {
+		return instant != null && this.lifetime.now().isBefore(instant.plus(this.recoveryWindow));
+	}
+
+	@Override
+	public void down(MemcachedNode node, String reason) {
+		topologyChanged();
+	}
+
+	@Override
+	public void up(MemcachedNode node, boolean restarted) {
+		if (restarted) {
+			this.restartedAt.put(node, this.lifetime.now());
+		}
+		topologyChanged();
+	}
+
+	private void topologyChanged() {
+		this.topologyChangedAt = this.lifetime.now();
+		this.replicated.invalidateAll();
+	}
+
+}

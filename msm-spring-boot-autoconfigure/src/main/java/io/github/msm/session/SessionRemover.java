@@ -1,0 +1,145 @@
+package io.github.msm.session;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.node.NodeAvailability;
+import io.github.msm.session.node.NodeSelector;
+import io.github.msm.session.storage.MemcachedStore;
+import io.github.msm.session.storage.WriteResult;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Removes sessions so that they stay removed: deleted sessions and the old ids of renamed
+ * or moved sessions leave tombstones where a late write could otherwise bring them back
+ * (backup copies, and the old primary of a moved session once it is up again).
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class SessionRemover implements NodeAvailability.Listener {
+
+	/** Old ids remembered per down node, at most; beyond that the oldest are forgotten. */
+	private static final int MAX_PENDING = 100_000;
+
+	private final MemcachedStore store;
+
+	private final NodeSelector nodes;
+
+	private final SessionKeys keys;
+
+	private final SessionLifetime lifetime;
+
+	private final BackupWriter backup;
+
+	private final Map<MemcachedNode, Queue<String>> pending = new ConcurrentHashMap<>();
+
+	SessionRemover(MemcachedStore store, NodeSelector nodes, SessionKeys keys, SessionLifetime lifetime,
+			BackupWriter backup) {
+		this.store = store;
+		this.nodes = nodes;
+		this.keys = keys;
+		this.lifetime = lifetime;
+		this.backup = backup;
+	}
+
+	/**
+	 * Deletes a session: its items on the primary node, and a tombstone in place of its
+	 * backup, so that a backup write still on its way cannot bring it back.
+	 * @return what became of the data item on the primary
+	 */
+	WriteResult delete(String id, MemcachedNode node, Duration interval) {
+		this.store.deleteAsync(node, this.keys.validity(id));
+		WriteResult result = this.store.delete(node, this.keys.data(id));
+		MemcachedNode backupNode = this.nodes.backupOf(node);
+		if (backupNode != null) {
+			tombstoneBackup(id, backupNode, interval);
+		}
+		return result;
+	}
+
+	/** Deletes without waiting, for sessions found expired or corrupt. */
+	void deleteAsync(String id, MemcachedNode node) {
+		MemcachedNode backupNode = this.nodes.backupOf(node);
+		for (String key : new String[] { this.keys.data(id), this.keys.validity(id) }) {
+			this.store.deleteAsync(node, key);
+			if (backupNode != null) {
+				this.backup.delete(id, backupNode, SessionKeys.backup(key));
+			}
+		}
+	}
+
+	/** After a rename on a node that is up (the old data item is a tombstone already). */
+	void renamed(String oldId, MemcachedNode node, Duration interval) {
+		this.store.deleteAsync(node, this.keys.validity(oldId));
+		MemcachedNode backupNode = this.nodes.backupOf(node);
+		if (backupNode != null) {
+			tombstoneBackup(oldId, backupNode, interval);
+		}
+	}
+
+	/**
+	 * After a session moved off a node: every copy under the old id goes, on every node
+	 * that is up, and the old node gets its tombstone as soon as it is up again, so that
+	 * a stale copy there can never be served under the old id.
+	 * @param newId where readers of the old id are sent; {@code null} when they must find
+	 * nothing (the move was also a {@code changeSessionId}: the old id must die)
+	 */
+	void moved(String oldId, @Nullable String newId, MemcachedNode oldNode, Duration interval) {
+		byte[] tombstone = (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
+		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
+		for (MemcachedNode other : this.nodes.othersUp(oldNode)) {
+			this.backup.writeTombstone(oldId, other, SessionKeys.backup(this.keys.data(oldId)), expiration, tombstone);
+			this.backup.delete(oldId, other, SessionKeys.backup(this.keys.validity(oldId)));
+		}
+		if (this.nodes.isAvailable(oldNode)) {
+			tombstone(oldId, newId, oldNode);
+		}
+		else {
+			Queue<String> ids = this.pending.computeIfAbsent(oldNode, (node) -> new ArrayDeque<>());
+			synchronized (ids) {
+				if (ids.size() >= MAX_PENDING) {
+					ids.poll();
+				}
+				ids.add((newId != null) ? oldId + " " + newId : oldId);
+			}
+		}
+	}
+
+	@Override
+	public void down(MemcachedNode node, String reason) {
+	}
+
+	@Override
+	public void up(MemcachedNode node, boolean restarted) {
+		Queue<String> ids = this.pending.remove(node);
+		if (ids == null) {
+			return;
+		}
+		synchronized (ids) {
+			for (String ids2 : ids) {
+				String[] oldAndNew = ids2.split(" ");
+				tombstone(oldAndNew[0], (oldAndNew.length > 1) ? oldAndNew[1] : null, node);
+			}
+		}
+	}
+
+	private void tombstone(String id, @Nullable String newId, MemcachedNode node) {
+		int expiration = this.lifetime.expiration(SessionLifetime.GRACE.multipliedBy(10));
+		byte[] tombstone = (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
+		this.store.setAsync(node, this.keys.data(id), expiration, tombstone);
+		this.store.deleteAsync(node, this.keys.validity(id));
+	}
+
+	private void tombstoneBackup(String id, MemcachedNode backupNode, Duration interval) {
+		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
+		this.backup.writeTombstone(id, backupNode, SessionKeys.backup(this.keys.data(id)), expiration,
+				SessionCodec.tombstone());
+		this.backup.delete(id, backupNode, SessionKeys.backup(this.keys.validity(id)));
+	}
+
+}
