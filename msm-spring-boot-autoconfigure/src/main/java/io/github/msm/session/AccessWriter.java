@@ -73,12 +73,18 @@ final class AccessWriter {
 		}
 		byte[] validity = SessionCodec.encodeValidity(new Validity(base.version(), next));
 		int expiration = this.lifetime.expiration(this.lifetime.validityLifetime(interval, next));
-		this.store.setAsync(node, keys.validity(id), expiration, validity);
+		if (base.validityCas() != 0) {
+			// a later access written meanwhile wins: this one is dropped
+			this.store.casAsync(node, keys.validity(id), base.validityCas(), expiration, validity);
+		}
+		else {
+			this.store.addAsync(node, keys.validity(id), expiration, validity);
+		}
 		if (backupNode != null) {
 			this.backup.set(id, backupNode, SessionKeys.backup(keys.validity(id)), expiration, validity);
 		}
 		this.metrics.accessWritten();
-		return new StoredSession(base.data(), base.cas(), next);
+		return new StoredSession(base.data(), base.cas(), next, 0);
 	}
 
 	/** Whether the stored access already gives the session the life this access asks for. */

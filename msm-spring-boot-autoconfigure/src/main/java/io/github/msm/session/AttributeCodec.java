@@ -52,6 +52,21 @@ final class AttributeCodec {
 		}
 	}
 
+	/**
+	 * Whether a name fits the stored format; a longer one is not stored (counted and
+	 * logged once), so that one odd name never makes the whole session unreadable.
+	 */
+	boolean isStorableName(String sessionId, String name) {
+		if (name.length() * 3 <= SessionCodec.MAX_NAME_BYTES
+				|| name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= SessionCodec.MAX_NAME_BYTES) {
+			return true;
+		}
+		this.metrics.unwritableAttribute();
+		warnOnce("name:" + name.substring(0, 64), () -> "Session attribute '" + name.substring(0, 64) + "…' of session "
+				+ sessionId + " is not stored: its name is longer than " + SessionCodec.MAX_NAME_BYTES + " bytes");
+		return false;
+	}
+
 	byte @Nullable [] encode(String sessionId, String name, Object value) {
 		try {
 			return this.serializer.serialize(value);

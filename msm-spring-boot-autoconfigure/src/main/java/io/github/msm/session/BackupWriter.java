@@ -2,6 +2,8 @@ package io.github.msm.session;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -26,11 +28,13 @@ import org.apache.commons.logging.LogFactory;
  * Backup writes of different servers reach the backup node in no particular order: a
  * write queued before a logout on another server can arrive after it. So a data write
  * carries the session's version and is applied only over an older version (read, then
- * compare-and-set); a delete leaves a tombstone that no data write replaces. Writes of
- * one session from this server run in the order they were made, on one of a few lanes
- * (single threads with bounded queues, never spymemcached's IO thread), and off the
- * request thread unless the backup is configured synchronous. A full queue or a failed
- * write is counted and logged, never dropped silently.
+ * compare-and-set); a delete leaves a tombstone that no data write replaces. Writes to
+ * one node from this server run in the order they were made, on that node's lane (a
+ * single thread with a bounded queue, never spymemcached's IO thread), so a hung node
+ * delays only its own backups; they run off the request thread unless the backup is
+ * configured synchronous, and then after the session's save lock is released (see
+ * {@link #defer()}). A full queue or a failed write is counted and logged, never
+ * dropped silently.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -38,8 +42,6 @@ import org.apache.commons.logging.LogFactory;
 final class BackupWriter implements AutoCloseable {
 
 	private static final Log logger = LogFactory.getLog(BackupWriter.class);
-
-	private static final int LANES = 2;
 
 	private static final int QUEUE_CAPACITY = 10_000;
 
@@ -51,7 +53,13 @@ final class BackupWriter implements AutoCloseable {
 
 	private final SessionMetrics metrics;
 
-	private final List<ExecutorService> lanes;
+	private final boolean async;
+
+	private final Map<MemcachedNode, ExecutorService> lanes = new ConcurrentHashMap<>();
+
+	private final ThreadLocal<List<Runnable>> deferred = new ThreadLocal<>();
+
+	private volatile boolean closed;
 
 	private final AtomicLong lastWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
 
@@ -63,21 +71,42 @@ final class BackupWriter implements AutoCloseable {
 	BackupWriter(MemcachedStore store, boolean async, SessionMetrics metrics) {
 		this.store = store;
 		this.metrics = metrics;
-		this.lanes = async ? startLanes() : List.of();
+		this.async = async;
 	}
 
-	private static List<ExecutorService> startLanes() {
-		List<ExecutorService> lanes = new ArrayList<>(LANES);
-		for (int i = 0; i < LANES; i++) {
-			String name = "msm-backup-" + (i + 1);
-			lanes.add(new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(QUEUE_CAPACITY),
-					(runnable) -> {
-						Thread thread = new Thread(runnable, name);
-						thread.setDaemon(true);
-						return thread;
-					}));
+	private ExecutorService lane(MemcachedNode node) {
+		return this.lanes.computeIfAbsent(node, (key) -> new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+				new ArrayBlockingQueue<>(QUEUE_CAPACITY), (runnable) -> {
+					Thread thread = new Thread(runnable, "msm-backup-" + key.id());
+					thread.setDaemon(true);
+					return thread;
+				}));
+	}
+
+	/**
+	 * Holds back synchronous backup writes this thread makes until the returned handle is
+	 * closed, so that they run after the session's save lock is released; with queued
+	 * backups it does nothing.
+	 */
+	Deferred defer() {
+		if (this.async || this.deferred.get() != null) {
+			return () -> {
+			};
 		}
-		return lanes;
+		List<Runnable> writes = new ArrayList<>(2);
+		this.deferred.set(writes);
+		return () -> {
+			this.deferred.remove();
+			writes.forEach(Runnable::run);
+		};
+	}
+
+	/** Runs the held-back writes when closed. */
+	interface Deferred extends AutoCloseable {
+
+		@Override
+		void close();
+
 	}
 
 	/**
@@ -92,7 +121,7 @@ final class BackupWriter implements AutoCloseable {
 	 * @param bytes the data item
 	 */
 	void writeData(String sessionId, MemcachedNode node, String key, long version, int expiration, byte[] bytes) {
-		submit(sessionId, () -> {
+		submit(sessionId, node, () -> {
 			for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
 				StoredValue current = this.store.get(node, key);
 				WriteOutcome outcome;
@@ -122,7 +151,7 @@ final class BackupWriter implements AutoCloseable {
 	 * earlier backup writes of the session.
 	 */
 	void writeTombstone(String sessionId, MemcachedNode node, String key, int expiration, byte[] tombstone) {
-		submit(sessionId, () -> {
+		submit(sessionId, node, () -> {
 			if (!this.store.set(node, key, expiration, tombstone)) {
 				dropped("tombstone of session " + sessionId, node);
 			}
@@ -131,21 +160,30 @@ final class BackupWriter implements AutoCloseable {
 
 	/** Writes an item that needs no version check (the validity item carries its own). */
 	void set(String sessionId, MemcachedNode node, String key, int expiration, byte[] bytes) {
-		submit(sessionId, () -> this.store.setAsync(node, key, expiration, bytes));
+		submit(sessionId, node, () -> this.store.setAsync(node, key, expiration, bytes));
 	}
 
 	void delete(String sessionId, MemcachedNode node, String key) {
-		submit(sessionId, () -> this.store.deleteAsync(node, key));
+		submit(sessionId, node, () -> this.store.deleteAsync(node, key));
 	}
 
-	private void submit(String sessionId, Runnable write) {
-		if (this.lanes.isEmpty()) {
-			write.run();
+	private void submit(String sessionId, MemcachedNode node, Runnable write) {
+		if (!this.async) {
+			List<Runnable> held = this.deferred.get();
+			if (held != null) {
+				held.add(write);
+			}
+			else {
+				write.run();
+			}
 			return;
 		}
-		ExecutorService lane = this.lanes.get(Math.floorMod(sessionId.hashCode(), this.lanes.size()));
+		if (this.closed) {
+			dropped("write of session " + sessionId + " (store closed)", node);
+			return;
+		}
 		try {
-			lane.execute(write);
+			lane(node).execute(write);
 		}
 		catch (RejectedExecutionException ex) {
 			dropped("write of session " + sessionId + " (backup queue full)", null);
@@ -169,10 +207,11 @@ final class BackupWriter implements AutoCloseable {
 	/** Waits (boundedly) for queued backup writes, so a graceful shutdown loses none. */
 	@Override
 	public void close() {
-		for (ExecutorService lane : this.lanes) {
+		this.closed = true;
+		for (ExecutorService lane : this.lanes.values()) {
 			lane.shutdown();
 		}
-		for (ExecutorService lane : this.lanes) {
+		for (ExecutorService lane : this.lanes.values()) {
 			try {
 				if (!lane.awaitTermination(5, TimeUnit.SECONDS)) {
 					logger.warn("Backup writes still queued at shutdown were abandoned");
@@ -187,7 +226,7 @@ final class BackupWriter implements AutoCloseable {
 
 	/** Waits until every backup write queued so far has run; for tests. */
 	void flush() {
-		for (ExecutorService lane : this.lanes) {
+		for (ExecutorService lane : this.lanes.values()) {
 			try {
 				lane.submit(() -> {
 				}).get(10, TimeUnit.SECONDS);

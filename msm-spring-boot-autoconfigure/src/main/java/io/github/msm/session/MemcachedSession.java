@@ -61,11 +61,17 @@ public final class MemcachedSession implements Session {
 
 	private boolean maxInactiveIntervalChanged;
 
+	private boolean maxInactiveIntervalSet;
+
+	private boolean saveRefused;
+
 	private final Map<String, Attribute> attributes = new LinkedHashMap<>();
 
 	private final Set<String> touched = new HashSet<>();
 
 	private final Set<String> removed = new HashSet<>();
+
+	private final Set<String> set = new HashSet<>();
 
 	/** A new session, not yet stored. */
 	MemcachedSession(String id, Duration maxInactiveInterval, SessionIdFormat idFormat, AttributeCodec codec,
@@ -151,6 +157,7 @@ public final class MemcachedSession implements Session {
 		attribute.decoded = true;
 		attribute.unreadable = false;
 		this.touched.add(attributeName);
+		this.set.add(attributeName);
 		this.removed.remove(attributeName);
 	}
 
@@ -158,6 +165,7 @@ public final class MemcachedSession implements Session {
 	public void removeAttribute(String attributeName) {
 		Attribute attribute = this.attributes.remove(attributeName);
 		this.touched.remove(attributeName);
+		this.set.remove(attributeName);
 		if (attribute != null && attribute.stored != null) {
 			this.removed.add(attributeName);
 		}
@@ -190,6 +198,10 @@ public final class MemcachedSession implements Session {
 	@Override
 	public void setMaxInactiveInterval(Duration interval) {
 		Assert.notNull(interval, "interval must not be null");
+		if (interval.abs().compareTo(SessionLifetime.MAX_INTERVAL) > 0) {
+			interval = interval.isNegative() ? SessionLifetime.MAX_INTERVAL.negated() : SessionLifetime.MAX_INTERVAL;
+		}
+		this.maxInactiveIntervalSet = true;
 		if (!interval.equals(this.maxInactiveInterval)) {
 			this.maxInactiveInterval = interval;
 			this.maxInactiveIntervalChanged = true;
@@ -224,18 +236,27 @@ public final class MemcachedSession implements Session {
 	 */
 	SessionChanges changes() {
 		Map<String, byte[]> changed = new LinkedHashMap<>();
+		Map<String, byte[]> reasserted = new LinkedHashMap<>();
 		for (String name : this.touched) {
 			Attribute attribute = this.attributes.get(name);
-			if (attribute == null || attribute.value == null) {
+			if (attribute == null || attribute.value == null || !this.codec.isStorableName(this.id, name)) {
 				continue;
 			}
 			byte[] bytes = this.codec.encode(this.id, name, attribute.value);
-			if (bytes != null && !Arrays.equals(bytes, attribute.stored)) {
+			if (bytes == null) {
+				continue;
+			}
+			if (!Arrays.equals(bytes, attribute.stored)) {
 				changed.put(name, bytes);
+			}
+			else if (this.set.contains(name)) {
+				reasserted.put(name, bytes);
 			}
 		}
 		return new SessionChanges(this.id, this.storedId, this.base, this.creationTime, Map.copyOf(changed),
-				Set.copyOf(this.removed), this.maxInactiveInterval, this.maxInactiveIntervalChanged, this.accessChange);
+				Map.copyOf(reasserted), Set.copyOf(this.removed), this.maxInactiveInterval,
+				this.maxInactiveIntervalChanged,
+				this.maxInactiveIntervalSet, this.accessChange);
 	}
 
 	/**
@@ -245,6 +266,12 @@ public final class MemcachedSession implements Session {
 	 * deleted or renamed meanwhile, or the write failed and was reported)
 	 */
 	void saved(SessionChanges changes, @Nullable StoredSession stored) {
+		if (stored == null && this.base == null) {
+			// a new session whose first save was refused: nothing is stored, so nothing may
+			// be marked as stored; the next save tries again with every change
+			this.saveRefused = true;
+			return;
+		}
 		changes.setAttributes().forEach((name, bytes) -> {
 			Attribute attribute = this.attributes.get(name);
 			if (attribute != null) {
@@ -256,9 +283,12 @@ public final class MemcachedSession implements Session {
 		}
 		this.storedId = this.id;
 		this.touched.clear();
+		this.set.clear();
 		this.removed.clear();
 		this.accessChange = null;
 		this.maxInactiveIntervalChanged = false;
+		this.maxInactiveIntervalSet = false;
+		this.saveRefused = false;
 	}
 
 	/**

@@ -88,7 +88,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	 */
 	public void setDefaultMaxInactiveInterval(Duration defaultMaxInactiveInterval) {
 		Assert.notNull(defaultMaxInactiveInterval, "defaultMaxInactiveInterval must not be null");
-		this.defaultMaxInactiveInterval = defaultMaxInactiveInterval;
+		this.defaultMaxInactiveInterval = (defaultMaxInactiveInterval.abs().compareTo(SessionLifetime.MAX_INTERVAL) > 0)
+				? SessionLifetime.MAX_INTERVAL : defaultMaxInactiveInterval;
 	}
 
 	/**
@@ -283,8 +284,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		MemcachedNode target = parts.nodes.nodeForNewSession();
 		if (target != null) {
 			String newId = this.idFormat.onNode(id, target);
-			SessionChanges unchanged = new SessionChanges(id, id, kept, kept.data().creationTime(), java.util.Map.of(),
-					java.util.Set.of(), kept.data().maxInactiveInterval(), false, null);
+			SessionChanges unchanged = SessionChanges.none(id, kept);
 			StoredSession stored = parts.writer.relocate(unchanged, newId, target, null);
 			if (stored != null) {
 				parts.local.remove(id);
@@ -312,6 +312,12 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 			parts.local.remove(id);
 			RequestSessionMemo.remember(id, null);
 			return;
+		}
+		String storedId = RequestSessionMemo.storedIdOf(id);
+		if (storedId != null) {
+			// invalidated after a changeSessionId this request has not saved: the session
+			// lives under its stored id
+			deleteById(storedId);
 		}
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		if (node == null) {

@@ -61,6 +61,27 @@ public final class RequestSessionMemo {
 		return (scope != null) ? scope.sessions.get(id) : null;
 	}
 
+	/**
+	 * The id a session this request knows is stored under, when it has changed its id
+	 * since (a {@code changeSessionId} not saved yet).
+	 * @param currentId the session's current id
+	 * @return the stored id, or {@code null}
+	 */
+	static @Nullable String storedIdOf(String currentId) {
+		Scope scope = current.get();
+		if (scope == null) {
+			return null;
+		}
+		for (Optional<MemcachedSession> known : scope.sessions.values()) {
+			MemcachedSession session = known.orElse(null);
+			if (session != null && session.getId().equals(currentId) && session.storedId() != null
+					&& !currentId.equals(session.storedId())) {
+				return session.storedId();
+			}
+		}
+		return null;
+	}
+
 	private static final class Scope {
 
 		int depth;

@@ -18,16 +18,27 @@ import org.jspecify.annotations.Nullable;
  * @param base what the request read (or last wrote), {@code null} for a new session
  * @param creationTime when the session was created
  * @param setAttributes attributes whose serialized bytes differ from the stored ones
+ * @param reassertedAttributes attributes the request set to the bytes it read: not a
+ * change that needs a write, but applied over a newer version when the request writes
  * @param removedAttributes stored attributes the request removed
  * @param maxInactiveInterval the interval the request sees
  * @param maxInactiveIntervalChanged whether the request changed it
+ * @param maxInactiveIntervalSet whether the request set it, maybe to the value it read:
+ * applied over a newer version when the request writes
  * @param access the new access, {@code null} when unchanged
  * @author msm-spring-boot
  * @since 0.1.0
  */
 record SessionChanges(String id, @Nullable String storedId, @Nullable StoredSession base, Instant creationTime,
-		Map<String, byte[]> setAttributes, Set<String> removedAttributes, Duration maxInactiveInterval,
-		boolean maxInactiveIntervalChanged, @Nullable AccessChange access) {
+		Map<String, byte[]> setAttributes, Map<String, byte[]> reassertedAttributes, Set<String> removedAttributes,
+		Duration maxInactiveInterval, boolean maxInactiveIntervalChanged, boolean maxInactiveIntervalSet,
+		@Nullable AccessChange access) {
+
+	/** A snapshot of a session as stored, with no change. */
+	static SessionChanges none(String id, StoredSession stored) {
+		return new SessionChanges(id, id, stored, stored.data().creationTime(), Map.of(), Map.of(), Set.of(),
+				stored.data().maxInactiveInterval(), false, false, null);
+	}
 
 	/**
 	 * An access time set by the application.
@@ -63,7 +74,8 @@ record SessionChanges(String id, @Nullable String storedId, @Nullable StoredSess
 	 */
 	SessionChanges movedTo(String newId) {
 		return new SessionChanges(newId, newId, this.base, this.creationTime, this.setAttributes,
-				this.removedAttributes, this.maxInactiveInterval, this.maxInactiveIntervalChanged, this.access);
+				this.reassertedAttributes, this.removedAttributes, this.maxInactiveInterval,
+				this.maxInactiveIntervalChanged, this.maxInactiveIntervalSet, this.access);
 	}
 
 	/** What the change is about, for log lines about a change that could not be stored. */

@@ -54,7 +54,7 @@ final class SessionCodec {
 
 	private static final int VALIDITY_LENGTH = 38;
 
-	private static final int MAX_NAME_BYTES = 4096;
+	static final int MAX_NAME_BYTES = 4096;
 
 	private static final byte[] TOMBSTONE = { TOMBSTONE_MAGIC, FORMAT };
 
@@ -105,7 +105,7 @@ final class SessionCodec {
 			out.writeByte(FORMAT);
 			out.writeByte(data.serializerId());
 			out.writeLong(data.creationTime().toEpochMilli());
-			out.writeLong(data.maxInactiveInterval().getSeconds());
+			out.writeLong(data.maxInactiveInterval().toMillis());
 			out.writeLong(data.version());
 			writeAccess(out, data.access());
 			out.writeInt(data.attributes().size());
@@ -138,7 +138,9 @@ final class SessionCodec {
 			}
 			byte serializerId = in.get();
 			Instant creationTime = Instant.ofEpochMilli(in.getLong());
-			Duration interval = Duration.ofSeconds(in.getLong());
+			long intervalMillis = in.getLong();
+			expect(Math.abs(intervalMillis) <= SessionLifetime.MAX_INTERVAL.toMillis(), "interval out of range");
+			Duration interval = Duration.ofMillis(intervalMillis);
 			long version = in.getLong();
 			Access access = readAccess(in);
 			int count = in.getInt();

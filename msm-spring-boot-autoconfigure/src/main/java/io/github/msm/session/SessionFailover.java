@@ -109,8 +109,7 @@ final class SessionFailover implements NodeAvailability.Listener {
 			return found;
 		}
 		String newId = this.idFormat.onNode(id, target);
-		SessionChanges unchanged = new SessionChanges(id, id, stored, stored.data().creationTime(), Map.of(),
-				java.util.Set.of(), stored.data().maxInactiveInterval(), false, null);
+		SessionChanges unchanged = SessionChanges.none(id, stored);
 		StoredSession moved = this.writer.relocate(unchanged, newId, target, node);
 		if (moved == null) {
 			return found;

@@ -36,6 +36,9 @@ final class SessionLifetime {
 
 	static final Duration GRACE = Duration.ofSeconds(60);
 
+	/** The longest interval kept as given; longer ones are cut to it (it is forever enough). */
+	static final Duration MAX_INTERVAL = Duration.ofDays(365L * 100);
+
 	/** How far from "now" an access time may be and still count as a plain access. */
 	static final Duration CURRENT = Duration.ofSeconds(1);
 

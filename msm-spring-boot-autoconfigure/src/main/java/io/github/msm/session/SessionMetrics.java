@@ -34,6 +34,10 @@ public final class SessionMetrics {
 
 	private final Counter relocated;
 
+	private final Counter discardedDeleted;
+
+	private final Counter discardedRenamed;
+
 	private final Counter restored;
 
 	private final Counter replicated;
@@ -68,6 +72,14 @@ public final class SessionMetrics {
 			.register(registry);
 		this.backupDropped = Counter.builder("msm.backup.write.dropped")
 			.description("Backup writes that failed or found the backup queue full")
+			.register(registry);
+		this.discardedDeleted = Counter.builder("msm.session.write.discarded")
+			.tag("reason", "deleted")
+			.description("Changes not written because another request deleted or renamed the session meanwhile")
+			.register(registry);
+		this.discardedRenamed = Counter.builder("msm.session.write.discarded")
+			.tag("reason", "renamed")
+			.description("Changes not written because another request deleted or renamed the session meanwhile")
 			.register(registry);
 		this.relocated = Counter.builder("msm.session.failover")
 			.tag("kind", "relocation")
@@ -122,6 +134,10 @@ public final class SessionMetrics {
 
 	void backupRefused() {
 		this.backupRefused.increment();
+	}
+
+	void discarded(boolean renamed) {
+		(renamed ? this.discardedRenamed : this.discardedDeleted).increment();
 	}
 
 	void relocated() {

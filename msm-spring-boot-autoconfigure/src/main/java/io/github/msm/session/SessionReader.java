@@ -117,7 +117,9 @@ final class SessionReader {
 					+ ", this server uses " + this.serializerId + " (msm.serializer): treated as missing");
 			return new Read(Status.FOREIGN, null);
 		}
-		return new Read(Status.FOUND, StoredSession.of(decoded, data.cas(), validity(id, found.get(validityKey))));
+		StoredValue validity = found.get(validityKey);
+		return new Read(Status.FOUND, StoredSession.of(decoded, data.cas(), validity(id, validity),
+				(validity != null) ? validity.cas() : 0));
 	}
 
 	/** A corrupt validity item is ignored: the data item alone still makes the session. */

@@ -97,6 +97,12 @@ final class SessionWriter {
 		if (!changes.changesData()) {
 			return this.accessWriter.write(changes, node);
 		}
+		try (BackupWriter.Deferred backups = this.backup.defer()) {
+			return saveData(changes, node);
+		}
+	}
+
+	private @Nullable StoredSession saveData(SessionChanges changes, MemcachedNode node) {
 		long deadline = System.nanoTime() + this.settings.deadline().toNanos();
 		String lockId = (changes.storedId() != null) ? changes.storedId() : changes.id();
 		SaveLocks.Held held = this.locks.acquire(lockId, deadline);
@@ -160,7 +166,7 @@ final class SessionWriter {
 				case OK:
 					return stored(changes.id(), node, key, data, bytes, expiration, outcome);
 				case NOT_FOUND:
-					return gone(changes);
+					return gone(changes, false);
 				case FAILED:
 					return failed(changes, "the primary node did not confirm the write");
 				default:
@@ -190,6 +196,13 @@ final class SessionWriter {
 	 * @return what is stored now under the new id, {@code null} when nothing is
 	 */
 	@Nullable StoredSession relocate(SessionChanges changes, String newId, MemcachedNode target,
+			@Nullable MemcachedNode oldNode) {
+		try (BackupWriter.Deferred backups = this.backup.defer()) {
+			return relocateData(changes, newId, target, oldNode);
+		}
+	}
+
+	private @Nullable StoredSession relocateData(SessionChanges changes, String newId, MemcachedNode target,
 			@Nullable MemcachedNode oldNode) {
 		long deadline = System.nanoTime() + this.settings.deadline().toNanos();
 		SessionChanges moved = changes.movedTo(newId);
@@ -230,7 +243,7 @@ final class SessionWriter {
 		}
 		Read there = this.reader.read(moved.id(), target);
 		if (there.status() != SessionReader.Status.FOUND) {
-			return (there.status() == SessionReader.Status.DELETED) ? gone(moved)
+			return (there.status() == SessionReader.Status.DELETED) ? gone(moved, true)
 					: failed(moved, "the node it moves to failed");
 		}
 		if (!moved.hasEdits()) {
@@ -284,7 +297,7 @@ final class SessionWriter {
 					break;
 				case NOT_FOUND:
 					this.store.delete(node, newKey);
-					return gone(changes);
+					return gone(changes, false);
 				default:
 					this.store.delete(node, newKey);
 					return failed(changes, "the primary node did not confirm the write");
@@ -308,9 +321,10 @@ final class SessionWriter {
 	 */
 	Data plan(@Nullable StoredSession base, SessionChanges changes) {
 		Map<String, byte[]> attributes = new LinkedHashMap<>((base != null) ? base.data().attributes() : Map.of());
+		attributes.putAll(changes.reassertedAttributes());
 		attributes.putAll(changes.setAttributes());
 		changes.removedAttributes().forEach(attributes::remove);
-		Duration interval = (base == null || changes.maxInactiveIntervalChanged()) ? changes.maxInactiveInterval()
+		Duration interval = (base == null || changes.maxInactiveIntervalSet()) ? changes.maxInactiveInterval()
 				: base.data().maxInactiveInterval();
 		Instant creationTime = (base != null) ? base.data().creationTime() : changes.creationTime();
 		long version = (base != null) ? base.version() + 1 : 1;
@@ -318,13 +332,24 @@ final class SessionWriter {
 				attributes);
 	}
 
+	/**
+	 * The access a new version carries. A data write costs the same with or without the
+	 * access, so a plain access later than the stored one is always written: a read-only
+	 * access written (to the validity item of the old version) while this request ran is
+	 * then covered by this access's slack, unless the request ran longer than the write
+	 * window. A stored slack is cut to the window of the interval in force.
+	 */
 	private Access access(@Nullable StoredSession base, SessionChanges changes, Duration interval) {
 		AccessChange change = changes.access();
-		if (base != null && (change == null || AccessWriter.isWritten(base.access(), change))) {
-			// a slack earned under a longer interval must not outlast a shorter one
+		if (base != null) {
 			Access stored = base.access();
 			Duration slack = min(stored.slack(), this.lifetime.window(interval));
-			return this.lifetime.written(stored.lastAccessedTime(), slack, interval);
+			boolean keep = (change == null)
+					|| (change.current() ? !change.lastAccessedTime().isAfter(stored.lastAccessedTime())
+							: AccessWriter.isWritten(stored, change));
+			if (keep) {
+				return this.lifetime.written(stored.lastAccessedTime(), slack, interval);
+			}
 		}
 		if (change == null) {
 			return this.lifetime.written(changes.creationTime(), this.lifetime.slack(true, interval), interval);
@@ -348,7 +373,8 @@ final class SessionWriter {
 		Read read = this.reader.read(id, node);
 		return switch (read.status()) {
 			case FOUND -> read.session();
-			case ABSENT, DELETED -> gone(changes);
+			case ABSENT -> gone(changes, false);
+			case DELETED -> gone(changes, true);
 			case FAILED -> failed(changes, "the primary node failed");
 			default -> failed(changes, "the stored session can no longer be read by this server");
 		};
@@ -380,9 +406,24 @@ final class SessionWriter {
 		return true;
 	}
 
-	private @Nullable StoredSession gone(SessionChanges changes) {
-		if (logger.isDebugEnabled()) {
-			logger.debug("Session " + changes.id() + " was deleted or renamed by another request; not writing it back");
+	/**
+	 * The session was deleted (logout) or renamed (login) by another request after this
+	 * one read it: its change is not written back, so the deleted session stays deleted
+	 * and the old id of a renamed one stays dead. Counted, and logged.
+	 */
+	private @Nullable StoredSession gone(SessionChanges changes, boolean renamed) {
+		if (!changes.hasEdits()) {
+			return null;
+		}
+		this.settings.metrics().discarded(renamed);
+		String message = "Session " + changes.id() + ": change of " + changes.describe() + " was not stored: the session"
+				+ (renamed ? " was renamed (login) or moved" : " was deleted (logout or expiry)")
+				+ " by another request meanwhile";
+		if (renamed) {
+			logger.warn(message);
+		}
+		else {
+			logger.info(message);
 		}
 		return null;
 	}

@@ -13,14 +13,20 @@ import org.jspecify.annotations.Nullable;
  * @param cas the data item's CAS token
  * @param access the validity item's access if it extends this version of the data,
  * else the data item's own
+ * @param validityCas the CAS token of the validity item (of any version), 0 when there is
+ * none, so that an access write never replaces a newer one
  * @author msm-spring-boot
  * @since 0.1.0
  */
-record StoredSession(Data data, long cas, Access access) {
+record StoredSession(Data data, long cas, Access access, long validityCas) {
 
-	static StoredSession of(Data data, long cas, @Nullable Validity validity) {
+	StoredSession(Data data, long cas, Access access) {
+		this(data, cas, access, 0);
+	}
+
+	static StoredSession of(Data data, long cas, @Nullable Validity validity, long validityCas) {
 		Access access = (validity != null && validity.version() == data.version()) ? validity.access() : data.access();
-		return new StoredSession(data, cas, access);
+		return new StoredSession(data, cas, access, validityCas);
 	}
 
 	long version() {

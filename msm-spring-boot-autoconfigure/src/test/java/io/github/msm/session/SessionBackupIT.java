@@ -78,7 +78,10 @@ class SessionBackupIT extends RepositoryITSupport {
 		});
 		// the data item is renewed (a compare-and-set of the bytes read) about once per
 		// interval, not once per request
-		assertThat(memcached.node("n1").stat("cas_hits")).isBetween(1L, requests.get() / 3L);
+		// (access writes are an add, then compare-and-sets of the validity item)
+		long accessWrites = (long) this.registry.counter("msm.session.access.writes").count();
+		long renewals = memcached.node("n1").stat("cas_hits") - (accessWrites - 1);
+		assertThat(renewals).isBetween(1L, requests.get() / 3L);
 		assertThat((String) this.repository.findById(id).getAttribute("k")).isEqualTo("v");
 	}
 

@@ -306,6 +306,11 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
+	/** Queues an {@code add} without waiting; an existing key or a failure is only logged at DEBUG. */
+	public void addAsync(MemcachedNode node, String key, int expiration, byte[] bytes) {
+		fireAndForget("add", node, key, () -> client(node).add(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+	}
+
 	/** Queues a {@code touch} (new expiration, same value) without waiting. */
 	public void touchAsync(MemcachedNode node, String key, int expiration) {
 		fireAndForget("touch", node, key, () -> client(node).touch(key, expiration));
