@@ -18,8 +18,8 @@ import org.springframework.util.ClassUtils;
  * Slower and larger than {@link KryoSessionSerializer}, but it honours every class's own
  * {@code writeObject}/{@code readObject} logic and needs no tuning, which makes it the
  * conservative choice. Each stream gets its own {@link java.io.ObjectInputFilter}, so the
- * allow-list applies no matter how the JVM-wide filter is configured, and a JVM-wide
- * filter, if set, still applies too.
+ * allow-list and the {@link DeserializationLimits} apply no matter how the JVM-wide filter
+ * is configured, and a JVM-wide filter, if set, still applies too.
  *
  * @author msm-spring-boot
  * @since 0.1.0

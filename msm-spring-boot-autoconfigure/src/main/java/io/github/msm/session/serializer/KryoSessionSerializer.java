@@ -16,9 +16,10 @@ import org.springframework.util.Assert;
  * written by name rather than by registration id, so servers read each other's sessions
  * regardless of the order in which their Kryo instances registered classes. A class
  * name read from memcached is checked before the class is loaded; lengths read from it
- * are checked against the bytes actually present, so corrupt or planted bytes end in a
- * {@link SessionSerializationException}, never in an instantiated gadget or an
- * {@link OutOfMemoryError}.
+ * are checked against the bytes actually present, and depth and object count are bounded
+ * by the {@link DeserializationLimits}, so corrupt or planted bytes end in a
+ * {@link SessionSerializationException}, never in an instantiated gadget, an
+ * {@link OutOfMemoryError} or a request thread busy hashing a crafted graph.
  *
  * <p>
  * Kryo instances are not thread-safe; each call borrows one from a pool.
