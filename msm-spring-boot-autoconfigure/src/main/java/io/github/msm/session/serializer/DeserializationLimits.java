@@ -17,7 +17,10 @@ package io.github.msm.session.serializer;
  * <p>
  * Hence the limits below, all well above what a session holds: a Spring Security context
  * with its user, authorities and details is 6 levels deep, and a list of a few thousand
- * objects or a map of a few hundred entries is a small fraction of the counts.
+ * objects or a map of a few hundred entries is a small fraction of the counts. Within
+ * them, a graph can still be too deep to hash on a small thread stack; the resulting
+ * {@link StackOverflowError} means unreadable data, like any other error that is not the
+ * JVM's own trouble ({@link #rethrowIfFatal(Error)}).
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -57,6 +60,20 @@ final class DeserializationLimits {
 	static final int MAX_REFERENCE_ARRAY_LENGTH = 1 << 18;
 
 	private DeserializationLimits() {
+	}
+
+	/**
+	 * Rethrow an error that means the JVM itself is in trouble, such as an
+	 * {@link OutOfMemoryError}. Any other error raised while reading untrusted bytes, a
+	 * {@link StackOverflowError} from hashing a crafted graph, a {@link LinkageError} from
+	 * a class that changed since the value was written, an {@link AssertionError} from a
+	 * class's own {@code readObject}, only means that the value cannot be read.
+	 * @param error an error raised while reading
+	 */
+	static void rethrowIfFatal(Error error) {
+		if (error instanceof VirtualMachineError && !(error instanceof StackOverflowError)) {
+			throw error;
+		}
 	}
 
 }

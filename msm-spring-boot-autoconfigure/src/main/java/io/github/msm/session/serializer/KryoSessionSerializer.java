@@ -119,10 +119,13 @@ public final class KryoSessionSerializer implements SessionSerializer {
 			value = kryo.readClassAndObject(new KryoBoundedInput(bytes));
 			this.pool.free(kryo);
 		}
-		catch (RuntimeException | LinkageError ex) {
-			// LinkageError: a class that no longer links after a deployment is
-			// unreadable data, not a broken server
+		catch (RuntimeException ex) {
 			throw new SessionSerializationException("Cannot deserialize a session attribute: " + ex.getMessage(), ex);
+		}
+		catch (Error ex) {
+			// The Kryo is dropped: its depth and references are those of the failed read
+			DeserializationLimits.rethrowIfFatal(ex);
+			throw new SessionSerializationException("Cannot deserialize a session attribute: " + ex, ex);
 		}
 		if (value == null) {
 			throw new SessionSerializationException("Cannot deserialize a session attribute: the bytes encode null");

@@ -13,6 +13,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -22,6 +23,7 @@ import io.github.msm.session.serializer.testapp.Customer;
 import io.github.msm.session.serializer.testapp.Node;
 import io.github.msm.session.serializer.untrusted.Decoy1;
 import io.github.msm.session.serializer.untrusted.GadgetEvents;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -312,6 +314,29 @@ abstract class SessionSerializerContractTests {
 		assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatExceptionOfType(
 				SessionSerializationException.class)
 			.isThrownBy(() -> this.serializer.deserialize(bytes)));
+	}
+
+	@Test
+	void deserialize_ListChainInSetOverflowingTheStack_ShouldThrowSessionSerializationException() throws Exception {
+		byte[] bytes = serializeWithoutLimits(CraftedGraphs.listChainInSet(40_000));
+
+		assertThat(deserializeOnSmallStack(bytes)).isInstanceOf(SessionSerializationException.class)
+			.hasRootCauseInstanceOf(StackOverflowError.class);
+	}
+
+	/**
+	 * Deserialize on a thread with a 256 KB stack, so that a deep graph overflows it
+	 * whatever the JVM's default stack size.
+	 * @return what the serializer threw
+	 */
+	private @Nullable Throwable deserializeOnSmallStack(byte[] bytes) throws InterruptedException {
+		AtomicReference<Throwable> thrown = new AtomicReference<>();
+		Thread reader = new Thread(null, () -> thrown.set(catchThrowable(() -> this.serializer.deserialize(bytes))),
+				"small-stack-reader", 256 * 1024);
+		reader.start();
+		reader.join(Duration.ofSeconds(5).toMillis());
+		assertThat(reader.isAlive()).as("still reading after 5 s").isFalse();
+		return thrown.get();
 	}
 
 	private SessionSerializer permissive() {
