@@ -79,6 +79,7 @@ class KryoSessionSerializerTests extends SessionSerializerContractTests {
 		assertThat(classLoader.getRequested()).doesNotContain(GadgetEvents.GADGET_CLASS_NAME);
 		assertThat(GadgetEvents.INITIALIZED).isFalse();
 		assertThat(GadgetEvents.CONSTRUCTED).isFalse();
+		assertThat(GadgetEvents.READ).isFalse();
 	}
 
 	@Test

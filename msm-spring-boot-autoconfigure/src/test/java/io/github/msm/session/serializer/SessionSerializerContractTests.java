@@ -214,6 +214,7 @@ abstract class SessionSerializerContractTests {
 		assertThat(classLoader.getRequested()).doesNotContain(GadgetEvents.GADGET_CLASS_NAME);
 		assertThat(GadgetEvents.INITIALIZED).isFalse();
 		assertThat(GadgetEvents.CONSTRUCTED).isFalse();
+		assertThat(GadgetEvents.READ).isFalse();
 	}
 
 	@Test
