@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
@@ -60,6 +61,9 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private Duration defaultMaxInactiveInterval = MapSession.DEFAULT_MAX_INACTIVE_INTERVAL;
 
+	/** The configured item size last lowered to the servers' one, to warn once. */
+	private int cappedMaxItemSize;
+
 	/**
 	 * Create a repository.
 	 * @param store the memcached access, connected to every node of the ring
@@ -76,6 +80,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		this.serializer = serializer;
 		this.codec = new AttributeCodec(serializer, this.metrics);
 		this.writer = new SessionWriter(store, ring, this.codec);
+		this.writer.maxItemSize = capToServerItemSize(this.writer.maxItemSize);
 	}
 
 	/**
@@ -109,12 +114,32 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	/**
 	 * Set the largest item memcached takes (its {@code -I}, 1 MiB by default). Larger
-	 * sessions are not sent: the node would refuse them anyway.
+	 * sessions are not sent: the node would refuse them anyway. A value above the
+	 * smallest {@code item_size_max} that the nodes reported is lowered to it.
 	 * @param maxItemSize bytes
 	 */
 	public void setMaxItemSize(int maxItemSize) {
 		Assert.isTrue(maxItemSize >= 1024, "maxItemSize must be at least 1024 bytes");
-		this.writer.maxItemSize = maxItemSize;
+		this.writer.maxItemSize = capToServerItemSize(maxItemSize);
+	}
+
+	/**
+	 * Lower an item size to what the nodes reported they take. A session the node refuses
+	 * is lost either way, but over the text protocol the refusal also drops the connection
+	 * with the commands queued on it, so it must never be sent.
+	 */
+	private int capToServerItemSize(int maxItemSize) {
+		OptionalInt reported = this.store.serverItemSizeMax();
+		if (reported.isEmpty() || maxItemSize <= reported.getAsInt()) {
+			return maxItemSize;
+		}
+		if (maxItemSize != this.cappedMaxItemSize) {
+			this.cappedMaxItemSize = maxItemSize;
+			logger.warn("msm.max-item-size (" + maxItemSize + " bytes) is larger than the item_size_max memcached"
+					+ " reports (" + reported.getAsInt() + " bytes, its -I); using " + reported.getAsInt()
+					+ " bytes, so that larger sessions are refused before they are sent");
+		}
+		return reported.getAsInt();
 	}
 
 	/**
