@@ -3,12 +3,15 @@ package io.github.msm.session;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 import io.github.msm.session.SessionReader.Read;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.SessionSerializer;
 import io.github.msm.session.storage.MemcachedStore;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.session.MapSession;
@@ -42,6 +45,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	/** The default write window: 1/8 of the max-inactive interval. */
 	public static final double DEFAULT_ACCESS_WRITE_FRACTION = 0.125;
 
+	private static final Log logger = LogFactory.getLog(MemcachedSessionRepository.class);
+
 	private final MemcachedStore store;
 
 	private final NodeRing ring;
@@ -66,6 +71,9 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private volatile @Nullable RepositoryParts parts;
 
+	/** The configured item size last lowered to the servers' one, to warn once. */
+	private int cappedMaxItemSize;
+
 	/**
 	 * Create a repository.
 	 * @param store the memcached access, connected to every node of the ring
@@ -80,6 +88,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		this.ring = ring;
 		this.idFormat = new SessionIdFormat(ring);
 		this.serializer = serializer;
+		this.maxItemSize = capToServerItemSize(this.maxItemSize);
 	}
 
 	/**
@@ -115,13 +124,33 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	/**
 	 * Set the largest item memcached takes (its {@code -I}, 1 MiB by default). Larger
-	 * sessions are not sent: the node would refuse them anyway.
+	 * sessions are not sent: the node would refuse them anyway. A value above the
+	 * smallest {@code item_size_max} that the nodes reported is lowered to it.
 	 * @param maxItemSize bytes
 	 */
 	public void setMaxItemSize(int maxItemSize) {
 		Assert.isTrue(maxItemSize >= 1024, "maxItemSize must be at least 1024 bytes");
-		this.maxItemSize = maxItemSize;
+		this.maxItemSize = capToServerItemSize(maxItemSize);
 		reset();
+	}
+
+	/**
+	 * Lower an item size to what the nodes reported they take. A session the node refuses
+	 * is lost either way, but over the text protocol the refusal also drops the connection
+	 * with the commands queued on it, so it must never be sent.
+	 */
+	private int capToServerItemSize(int maxItemSize) {
+		OptionalInt reported = this.store.serverItemSizeMax();
+		if (reported.isEmpty() || maxItemSize <= reported.getAsInt()) {
+			return maxItemSize;
+		}
+		if (maxItemSize != this.cappedMaxItemSize) {
+			this.cappedMaxItemSize = maxItemSize;
+			logger.warn("msm.max-item-size (" + maxItemSize + " bytes) is larger than the item_size_max memcached"
+					+ " reports (" + reported.getAsInt() + " bytes, its -I); using " + reported.getAsInt()
+					+ " bytes, so that larger sessions are refused before they are sent");
+		}
+		return reported.getAsInt();
 	}
 
 	/**

@@ -191,7 +191,7 @@ class HostileInputIT extends RepositoryITSupport {
 
 		assertThat(this.repository.findById(session.getId())).isNull();
 		assertThat(this.repository.findById(small.getId())).isNotNull();
-		assertThat(this.registry.counter("msm.session.write.failures").count()).isEqualTo(1);
+		assertThat(this.registry.counter("msm.session.oversize").count()).isEqualTo(1);
 	}
 
 	/** Plants a session holding a readable "good" attribute and an unreadable one. */

@@ -39,6 +39,18 @@ public final class MemcachedServers implements BeforeAllCallback, AfterAllCallba
 		return new MemcachedServers(count, 64, "1m");
 	}
 
+	/**
+	 * {@code count} servers with 64 MB each and the given item limit, as memcached's
+	 * {@code -I} takes it.
+	 * @param count the number of servers
+	 * @param maxItemSize for example {@code 512k}; memcached refuses less than {@code 512k}
+	 * unless its slab chunk size is lowered too
+	 * @return the extension
+	 */
+	public static MemcachedServers nodesWithMaxItemSize(int count, String maxItemSize) {
+		return new MemcachedServers(count, 64, maxItemSize);
+	}
+
 	public MemcachedServer node(int index) {
 		return this.servers.get(index);
 	}

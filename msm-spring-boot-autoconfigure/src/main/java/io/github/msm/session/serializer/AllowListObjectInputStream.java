@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.InvalidClassException;
 import java.io.ObjectInputStream;
 import java.io.ObjectStreamClass;
+import java.util.function.IntSupplier;
 
 import org.springframework.util.ClassUtils;
 
@@ -39,10 +40,26 @@ final class AllowListObjectInputStream extends ObjectInputStream {
 	 */
 	AllowListObjectInputStream(InputStream in, ClassAllowList allowList, ClassLoader classLoader, long maxBytes)
 			throws IOException {
+		this(in, allowList, classLoader, maxBytes, () -> 0);
+	}
+
+	/**
+	 * Create a stream for values nested in a larger graph, which reads the stream header
+	 * immediately.
+	 * @param in the bytes
+	 * @param allowList the classes that may be deserialized
+	 * @param classLoader the class loader for application classes
+	 * @param maxBytes the number of bytes the stream may consume
+	 * @param baseDepth the depth in the larger graph at which each value read from the
+	 * stream sits, minus one
+	 * @throws IOException if the stream header is corrupt
+	 */
+	AllowListObjectInputStream(InputStream in, ClassAllowList allowList, ClassLoader classLoader, long maxBytes,
+			IntSupplier baseDepth) throws IOException {
 		super(in);
 		this.allowList = allowList;
 		this.classLoader = classLoader;
-		setObjectInputFilter(AllowListObjectInputFilter.forStream(allowList, maxBytes));
+		setObjectInputFilter(AllowListObjectInputFilter.forStream(allowList, maxBytes, baseDepth));
 	}
 
 	@Override

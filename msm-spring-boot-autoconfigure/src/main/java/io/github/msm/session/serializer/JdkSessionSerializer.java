@@ -18,8 +18,10 @@ import org.springframework.util.ClassUtils;
  * Slower and larger than {@link KryoSessionSerializer}, but it honours every class's own
  * {@code writeObject}/{@code readObject} logic and needs no tuning, which makes it the
  * conservative choice. Each stream gets its own {@link java.io.ObjectInputFilter}, so the
- * allow-list applies no matter how the JVM-wide filter is configured, and a JVM-wide
- * filter, if set, still applies too.
+ * allow-list and the {@link DeserializationLimits} apply no matter how the JVM-wide filter
+ * is configured, and a JVM-wide filter, if set, still applies too. Bytes that cannot be
+ * read, including those whose hashing overflows the stack, end in a
+ * {@link SessionSerializationException}.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -87,9 +89,11 @@ public final class JdkSessionSerializer implements SessionSerializer {
 				this.classLoader, bytes.length)) {
 			return in.readObject();
 		}
-		catch (IOException | ClassNotFoundException | RuntimeException | LinkageError ex) {
-			// LinkageError: a class that no longer links after a deployment is
-			// unreadable data, not a broken server
+		catch (IOException | ClassNotFoundException | RuntimeException ex) {
+			throw new SessionSerializationException("Cannot deserialize a session attribute: " + ex, ex);
+		}
+		catch (Error ex) {
+			DeserializationLimits.rethrowIfFatal(ex);
 			throw new SessionSerializationException("Cannot deserialize a session attribute: " + ex, ex);
 		}
 	}

@@ -18,8 +18,9 @@ import com.esotericsoftware.kryo.util.ObjectMap;
  * itself on Java 17+ (for example {@code Collections.unmodifiableList(...)}, which Spring
  * Security's tokens use, or exceptions). The objects inside such a value are read by
  * Java serialization, not by Kryo's class resolver, so the stream must carry the same
- * allow-list, or it would be a way around it. Like its superclass, it shares one stream
- * per object graph so that Java's back-references work across values.
+ * allow-list, or it would be a way around it. For the same reason, the stream's depth
+ * limit counts from the depth at which Kryo met the value. Like its superclass, it shares
+ * one stream per object graph so that Java's back-references work across values.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -58,7 +59,9 @@ final class KryoAllowListJavaSerializer extends JavaSerializer {
 			ObjectMap<Object, Object> graphContext = kryo.getGraphContext();
 			ObjectInputStream stream = (ObjectInputStream) graphContext.get(this);
 			if (stream == null) {
-				stream = new AllowListObjectInputStream(input, this.allowList, kryo.getClassLoader(), input.limit());
+				// Each value sits at Kryo's depth, which the stream counts again as depth 1
+				stream = new AllowListObjectInputStream(input, this.allowList, kryo.getClassLoader(), input.limit(),
+						() -> kryo.getDepth() - 1);
 				graphContext.put(this, stream);
 			}
 			return stream.readObject();

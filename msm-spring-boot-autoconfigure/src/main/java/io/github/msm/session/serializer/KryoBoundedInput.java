@@ -20,6 +20,10 @@ import com.esotericsoftware.kryo.io.Input;
  * whole input: {@link #claim(int)}. The allowance covers the one case where elements take
  * no bytes, a collection holding only nulls.</li>
  * </ul>
+ * No container may claim more than {@link DeserializationLimits#MAX_COLLECTION_ELEMENTS},
+ * and the whole input may hold at most {@link DeserializationLimits#MAX_OBJECTS}, counted
+ * by {@link #countObject(Input)} for every object read, including back-references, which
+ * take no new memory but do cost work when a set hashes them.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -33,6 +37,8 @@ final class KryoBoundedInput extends Input {
 	private static final int NULL_ELEMENT_ALLOWANCE = 1024;
 
 	private long budget;
+
+	private int objects;
 
 	KryoBoundedInput(byte[] bytes) {
 		super(bytes);
@@ -52,10 +58,27 @@ final class KryoBoundedInput extends Input {
 	}
 
 	private void claim(int length) {
+		if (length > DeserializationLimits.MAX_COLLECTION_ELEMENTS) {
+			throw new KryoException("Invalid length " + length + ": a collection may hold at most "
+					+ DeserializationLimits.MAX_COLLECTION_ELEMENTS + " elements");
+		}
 		this.budget -= length;
 		if (length < 0 || this.budget < 0) {
 			throw new KryoException("Invalid length " + length + ": the " + this.limit
 					+ " bytes of input cannot hold that many elements");
+		}
+	}
+
+	/**
+	 * Count one object read from the input, a back-reference or {@code null} included.
+	 * @param input the input the object is read from
+	 * @throws KryoException if the input holds more objects than a value may
+	 */
+	static void countObject(Input input) {
+		if (input instanceof KryoBoundedInput bounded
+				&& ++bounded.objects > DeserializationLimits.MAX_OBJECTS) {
+			throw new KryoException("Too many objects: a value may hold at most "
+					+ DeserializationLimits.MAX_OBJECTS);
 		}
 	}
 

@@ -16,9 +16,10 @@ import org.springframework.util.Assert;
  * written by name rather than by registration id, so servers read each other's sessions
  * regardless of the order in which their Kryo instances registered classes. A class
  * name read from memcached is checked before the class is loaded; lengths read from it
- * are checked against the bytes actually present, so corrupt or planted bytes end in a
- * {@link SessionSerializationException}, never in an instantiated gadget or an
- * {@link OutOfMemoryError}.
+ * are checked against the bytes actually present, and depth and object count are bounded
+ * by the {@link DeserializationLimits}, so corrupt or planted bytes end in a
+ * {@link SessionSerializationException}, never in an instantiated gadget, an
+ * {@link OutOfMemoryError} or a request thread busy hashing a crafted graph.
  *
  * <p>
  * Kryo instances are not thread-safe; each call borrows one from a pool.
@@ -118,10 +119,13 @@ public final class KryoSessionSerializer implements SessionSerializer {
 			value = kryo.readClassAndObject(new KryoBoundedInput(bytes));
 			this.pool.free(kryo);
 		}
-		catch (RuntimeException | LinkageError ex) {
-			// LinkageError: a class that no longer links after a deployment is
-			// unreadable data, not a broken server
+		catch (RuntimeException ex) {
 			throw new SessionSerializationException("Cannot deserialize a session attribute: " + ex.getMessage(), ex);
+		}
+		catch (Error ex) {
+			// The Kryo is dropped: its depth and references are those of the failed read
+			DeserializationLimits.rethrowIfFatal(ex);
+			throw new SessionSerializationException("Cannot deserialize a session attribute: " + ex, ex);
 		}
 		if (value == null) {
 			throw new SessionSerializationException("Cannot deserialize a session attribute: the bytes encode null");

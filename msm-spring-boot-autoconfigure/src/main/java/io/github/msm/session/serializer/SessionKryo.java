@@ -7,20 +7,23 @@ import java.util.UUID;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.serializers.CollectionSerializer;
 import com.esotericsoftware.kryo.serializers.DefaultSerializers.URISerializer;
 import com.esotericsoftware.kryo.serializers.DefaultSerializers.UUIDSerializer;
 import com.esotericsoftware.kryo.serializers.MapSerializer;
 import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
 import com.esotericsoftware.kryo.util.MapReferenceResolver;
+import org.jspecify.annotations.Nullable;
 import org.objenesis.strategy.StdInstantiatorStrategy;
 
 import org.springframework.util.ClassUtils;
 
 /**
  * The {@link Kryo} configuration for session attributes: class names checked against a
- * {@link ClassAllowList}, references on, bounded lengths, and serializers that work on
- * Java 17+ without {@code --add-opens}.
+ * {@link ClassAllowList}, references on, bounded lengths, depth and object count (see
+ * {@link DeserializationLimits}), and serializers that work on Java 17+ without
+ * {@code --add-opens}.
  *
  * <p>
  * JDK classes whose fields Kryo may not reach (the {@code java.base} module is not open to
@@ -35,12 +38,6 @@ import org.springframework.util.ClassUtils;
  */
 final class SessionKryo extends Kryo {
 
-	/**
-	 * Deepest object nesting accepted: well above real session graphs, and a graph this
-	 * deep still reads within a 512 KB thread stack instead of overflowing it.
-	 */
-	static final int MAX_DEPTH = 256;
-
 	private final Serializer<Object> javaSerializer;
 
 	private SessionKryo(KryoAllowListClassResolver classResolver, ClassAllowList allowList,
@@ -51,7 +48,7 @@ final class SessionKryo extends Kryo {
 		setRegistrationRequired(false);
 		setWarnUnregisteredClasses(false);
 		setClassLoader(classLoader);
-		setMaxDepth(MAX_DEPTH);
+		setMaxDepth(DeserializationLimits.MAX_DEPTH);
 		// Objenesis only as a fallback, and only for classes the resolver has allowed
 		setInstantiatorStrategy(new DefaultInstantiatorStrategy(new StdInstantiatorStrategy()));
 		// Neither is a default in Kryo 5.6, and both classes keep their fields private
@@ -67,6 +64,36 @@ final class SessionKryo extends Kryo {
 	 */
 	static Kryo create(ClassAllowList allowList, ClassLoader classLoader) {
 		return new SessionKryo(new KryoAllowListClassResolver(allowList), allowList, classLoader);
+	}
+
+	@Override
+	public <T> T readObject(Input input, Class<T> type) {
+		KryoBoundedInput.countObject(input);
+		return super.readObject(input, type);
+	}
+
+	@Override
+	public <T> T readObject(Input input, Class<T> type, Serializer serializer) {
+		KryoBoundedInput.countObject(input);
+		return super.readObject(input, type, serializer);
+	}
+
+	@Override
+	public <T> @Nullable T readObjectOrNull(Input input, Class<T> type) {
+		KryoBoundedInput.countObject(input);
+		return super.readObjectOrNull(input, type);
+	}
+
+	@Override
+	public <T> @Nullable T readObjectOrNull(Input input, Class<T> type, Serializer serializer) {
+		KryoBoundedInput.countObject(input);
+		return super.readObjectOrNull(input, type, serializer);
+	}
+
+	@Override
+	public @Nullable Object readClassAndObject(Input input) {
+		KryoBoundedInput.countObject(input);
+		return super.readClassAndObject(input);
 	}
 
 	@Override

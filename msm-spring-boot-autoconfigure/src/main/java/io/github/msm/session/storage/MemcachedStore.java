@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -63,9 +64,12 @@ public final class MemcachedStore implements AutoCloseable {
 
 	private final NodeAvailability availability;
 
+	private final OptionalInt serverItemSizeMax;
+
 	/**
-	 * Connects to every node. Nodes that are down do not fail this constructor; their calls
-	 * fail until they come up.
+	 * Connects to every node and asks each for its largest item size. Nodes that are down
+	 * do not fail this constructor (each costs it one operation timeout); their calls fail
+	 * until they come up.
 	 * @param nodes the nodes
 	 * @param binaryProtocol whether to speak the binary protocol (recommended: a too-large
 	 * item does not drop the connection)
@@ -91,6 +95,38 @@ public final class MemcachedStore implements AutoCloseable {
 			close();
 			throw new IllegalStateException("Could not create memcached clients", ex);
 		}
+		this.serverItemSizeMax = readItemSizeMax();
+	}
+
+	/**
+	 * The largest item the nodes take: the smallest {@code item_size_max} (memcached's
+	 * {@code -I}) that they reported in {@code stats settings} when the store was created.
+	 * A node that did not answer then does not count.
+	 * @return the smallest reported item size, or empty if no node reported one
+	 */
+	public OptionalInt serverItemSizeMax() {
+		return this.serverItemSizeMax;
+	}
+
+	private OptionalInt readItemSizeMax() {
+		OptionalInt smallest = OptionalInt.empty();
+		for (Map.Entry<MemcachedNode, MemcachedClient> entry : this.clients.entrySet()) {
+			try {
+				for (Map<String, String> settings : entry.getValue().getStats("settings").values()) {
+					String value = settings.get("item_size_max");
+					if (value != null) {
+						int itemSizeMax = Integer.parseInt(value.trim());
+						if (smallest.isEmpty() || itemSizeMax < smallest.getAsInt()) {
+							smallest = OptionalInt.of(itemSizeMax);
+						}
+					}
+				}
+			}
+			catch (RuntimeException ex) {
+				logger.debug("No item_size_max from node " + entry.getKey() + ": " + ex);
+			}
+		}
+		return smallest;
 	}
 
 	/** Which nodes are up. */

@@ -27,6 +27,11 @@ class JdkSessionSerializerTests extends SessionSerializerContractTests {
 		return new JdkSessionSerializer(allowList, classLoader);
 	}
 
+	@Override
+	byte[] serializeWithoutLimits(Object value) {
+		return CraftedGraphs.jdkBytes(value);
+	}
+
 	@Test
 	void id_ShouldBeTwo() {
 		assertThat(this.serializer.id()).isEqualTo((byte) 2);
@@ -82,7 +87,15 @@ class JdkSessionSerializerTests extends SessionSerializerContractTests {
 
 	@Test
 	void deserialize_GraphDeeperThanLimit_ShouldThrow() throws IOException {
-		byte[] bytes = javaSerialize(SerializerTestSupport.nestedLists(AllowListObjectInputFilter.MAX_DEPTH + 10));
+		byte[] bytes = javaSerialize(SerializerTestSupport.nestedLists(DeserializationLimits.MAX_DEPTH + 10));
+
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.deserialize(bytes));
+	}
+
+	@Test
+	void deserialize_ObjectArrayLongerThanLimit_ShouldThrow() throws IOException {
+		byte[] bytes = javaSerialize(new Object[DeserializationLimits.MAX_REFERENCE_ARRAY_LENGTH + 1]);
 
 		assertThatExceptionOfType(SessionSerializationException.class)
 			.isThrownBy(() -> this.serializer.deserialize(bytes));

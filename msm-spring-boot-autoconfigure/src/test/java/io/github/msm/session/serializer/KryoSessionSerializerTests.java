@@ -34,6 +34,11 @@ class KryoSessionSerializerTests extends SessionSerializerContractTests {
 		return new KryoSessionSerializer(allowList, classLoader);
 	}
 
+	@Override
+	byte[] serializeWithoutLimits(Object value) {
+		return CraftedGraphs.kryoBytes(value);
+	}
+
 	@Test
 	void id_ShouldBeOne() {
 		assertThat(this.serializer.id()).isEqualTo((byte) 1);
@@ -74,6 +79,7 @@ class KryoSessionSerializerTests extends SessionSerializerContractTests {
 		assertThat(classLoader.getRequested()).doesNotContain(GadgetEvents.GADGET_CLASS_NAME);
 		assertThat(GadgetEvents.INITIALIZED).isFalse();
 		assertThat(GadgetEvents.CONSTRUCTED).isFalse();
+		assertThat(GadgetEvents.READ).isFalse();
 	}
 
 	@Test
@@ -120,11 +126,38 @@ class KryoSessionSerializerTests extends SessionSerializerContractTests {
 		Kryo kryo = SessionKryo.create(SerializerTestSupport.strictAllowList(), getClass().getClassLoader());
 		kryo.setMaxDepth(10_000);
 		Output output = new Output(4096, -1);
-		kryo.writeClassAndObject(output, SerializerTestSupport.nestedLists(SessionKryo.MAX_DEPTH + 10));
+		kryo.writeClassAndObject(output, SerializerTestSupport.nestedLists(DeserializationLimits.MAX_DEPTH + 10));
 
 		assertThatExceptionOfType(SessionSerializationException.class)
 			.isThrownBy(() -> this.serializer.deserialize(output.toBytes()))
 			.withMessageContaining("Max depth exceeded");
+	}
+
+	@Test
+	void deserialize_CollectionLongerThanLimit_ShouldThrowNamingTheLimit() {
+		byte[] bytes = KryoCraftedBytes.crafted("java.util.ArrayList",
+				// 0 stands for null, so n + 1 for n elements
+				(output) -> output.writeVarIntFlag(false, DeserializationLimits.MAX_COLLECTION_ELEMENTS + 2, true));
+
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.deserialize(bytes))
+			.withMessageContaining("at most " + DeserializationLimits.MAX_COLLECTION_ELEMENTS);
+	}
+
+	@Test
+	void deserialize_DepthContinuedInsideJavaSerializedWrapper_ShouldThrow() {
+		int half = DeserializationLimits.MAX_DEPTH / 2 + 1;
+		List<Object> inner = SerializerTestSupport.nestedLists(half);
+		List<Object> outer = SerializerTestSupport.nestedLists(half);
+		List<Object> deepest = outer;
+		while (!deepest.isEmpty()) {
+			deepest = (List<Object>) deepest.get(0);
+		}
+		deepest.add(Collections.unmodifiableList(inner));
+		byte[] bytes = this.serializer.serialize(outer);
+
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.deserialize(bytes));
 	}
 
 	@Test

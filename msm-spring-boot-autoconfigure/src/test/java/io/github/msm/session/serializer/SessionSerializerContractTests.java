@@ -1,16 +1,21 @@
 package io.github.msm.session.serializer;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 import io.github.msm.session.serializer.SerializerTestSupport.RecordingClassLoader;
@@ -18,6 +23,7 @@ import io.github.msm.session.serializer.testapp.Customer;
 import io.github.msm.session.serializer.testapp.Node;
 import io.github.msm.session.serializer.untrusted.Decoy1;
 import io.github.msm.session.serializer.untrusted.GadgetEvents;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -32,6 +38,7 @@ import org.springframework.security.core.userdetails.User;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * The behaviour every {@link SessionSerializer} must share: what round-trips, what the
@@ -50,6 +57,14 @@ abstract class SessionSerializerContractTests {
 	 * @return the serializer
 	 */
 	abstract SessionSerializer createSerializer(ClassAllowList allowList, ClassLoader classLoader);
+
+	/**
+	 * Write a value in the serializer's format without its depth limit, as an attacker
+	 * with access to memcached could.
+	 * @param value the value
+	 * @return the bytes
+	 */
+	abstract byte[] serializeWithoutLimits(Object value);
 
 	@ParameterizedTest
 	@MethodSource("io.github.msm.session.serializer.SerializerTestSupport#commonValues")
@@ -199,6 +214,7 @@ abstract class SessionSerializerContractTests {
 		assertThat(classLoader.getRequested()).doesNotContain(GadgetEvents.GADGET_CLASS_NAME);
 		assertThat(GadgetEvents.INITIALIZED).isFalse();
 		assertThat(GadgetEvents.CONSTRUCTED).isFalse();
+		assertThat(GadgetEvents.READ).isFalse();
 	}
 
 	@Test
@@ -236,6 +252,92 @@ abstract class SessionSerializerContractTests {
 				assertThat(thrown).isInstanceOf(SessionSerializationException.class);
 			}
 		}
+	}
+
+	@Test
+	void deserialize_ListOf5000Objects_ShouldBeEqual() {
+		List<Customer> value = IntStream.range(0, 5000)
+			.mapToObj((i) -> new Customer("customer-" + i, "tag-" + (i % 7)))
+			.collect(Collectors.toCollection(ArrayList::new));
+
+		assertThat(roundTrip(value)).isEqualTo(value);
+	}
+
+	@Test
+	void deserialize_MapOf500Entries_ShouldBeEqual() {
+		Map<String, Customer> value = new HashMap<>();
+		IntStream.range(0, 500).forEach((i) -> value.put("key-" + i, new Customer("customer-" + i, "tag")));
+
+		assertThat(roundTrip(value)).isEqualTo(value);
+	}
+
+	@Test
+	void deserialize_GraphAtDepthLimit_ShouldBeEqual() {
+		List<Object> value = SerializerTestSupport.nestedLists(DeserializationLimits.MAX_DEPTH - 1);
+
+		assertThat(roundTrip(value)).isEqualTo(value);
+	}
+
+	@Test
+	void deserialize_ByteArrayLongerThanCollectionLimit_ShouldBeEqual() {
+		byte[] value = new byte[DeserializationLimits.MAX_REFERENCE_ARRAY_LENGTH + 1];
+		value[value.length - 1] = 7;
+
+		assertThat(roundTrip(value)).isEqualTo(value);
+	}
+
+	@Test
+	void deserialize_MoreObjectsThanLimit_ShouldThrowSessionSerializationException() {
+		int lists = 1000;
+		List<List<String>> value = new ArrayList<>();
+		for (int i = 0; i < lists; i++) {
+			value.add(new ArrayList<>(Collections.nCopies(DeserializationLimits.MAX_OBJECTS / lists, "x")));
+		}
+		byte[] bytes = this.serializer.serialize(value);
+
+		assertThatExceptionOfType(SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.deserialize(bytes));
+	}
+
+	@Test
+	void deserialize_NestedSetsFortyDeep_ShouldThrowSessionSerializationException() {
+		byte[] bytes = serializeWithoutLimits(CraftedGraphs.nestedSets(40));
+
+		assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatExceptionOfType(
+				SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.deserialize(bytes)));
+	}
+
+	@Test
+	void deserialize_ListChainInSetLongerThanLimits_ShouldThrowSessionSerializationException() {
+		byte[] bytes = serializeWithoutLimits(CraftedGraphs.listChainInSet(DeserializationLimits.MAX_OBJECTS));
+
+		assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatExceptionOfType(
+				SessionSerializationException.class)
+			.isThrownBy(() -> this.serializer.deserialize(bytes)));
+	}
+
+	@Test
+	void deserialize_ListChainInSetOverflowingTheStack_ShouldThrowSessionSerializationException() throws Exception {
+		byte[] bytes = serializeWithoutLimits(CraftedGraphs.listChainInSet(40_000));
+
+		assertThat(deserializeOnSmallStack(bytes)).isInstanceOf(SessionSerializationException.class)
+			.hasRootCauseInstanceOf(StackOverflowError.class);
+	}
+
+	/**
+	 * Deserialize on a thread with a 256 KB stack, so that a deep graph overflows it
+	 * whatever the JVM's default stack size.
+	 * @return what the serializer threw
+	 */
+	private @Nullable Throwable deserializeOnSmallStack(byte[] bytes) throws InterruptedException {
+		AtomicReference<Throwable> thrown = new AtomicReference<>();
+		Thread reader = new Thread(null, () -> thrown.set(catchThrowable(() -> this.serializer.deserialize(bytes))),
+				"small-stack-reader", 256 * 1024);
+		reader.start();
+		reader.join(Duration.ofSeconds(5).toMillis());
+		assertThat(reader.isAlive()).as("still reading after 5 s").isFalse();
+		return thrown.get();
 	}
 
 	private SessionSerializer permissive() {

@@ -46,6 +46,28 @@ class MemcachedStoreIT {
 	}
 
 	@Test
+	void serverItemSizeMax_ShouldBeTheNodesItemSizeMax() {
+		assertThat(this.store.serverItemSizeMax()).hasValue(1024 * 1024);
+	}
+
+	@Test
+	void serverItemSizeMax_OverTextProtocol_ShouldBeTheNodesItemSizeMax() {
+		try (MemcachedStore text = new MemcachedStore(this.ring.nodes(), false, Duration.ofMillis(300))) {
+			assertThat(text.serverItemSizeMax()).hasValue(1024 * 1024);
+		}
+	}
+
+	@Test
+	void serverItemSizeMax_AllNodesDown_ShouldBeEmpty() {
+		memcached.node("n1").kill();
+		memcached.node("n2").kill();
+
+		try (MemcachedStore down = new MemcachedStore(this.ring.nodes(), true, Duration.ofMillis(300))) {
+			assertThat(down.serverItemSizeMax()).isEmpty();
+		}
+	}
+
+	@Test
 	void set_ShouldStoreOnTheNamedNodeOnly() {
 		assertThat(this.store.set(node("n2"), "k", 0, VALUE)).isTrue();
 

@@ -1,10 +1,13 @@
 package io.github.msm.session.serializer.untrusted;
 
+import java.io.IOException;
+import java.io.ObjectInputStream;
 import java.io.Serializable;
 
 /**
  * Stands for a deserialization gadget. No test may reference this class directly: it
- * records in {@link GadgetEvents} whether it was ever initialized or constructed.
+ * records in {@link GadgetEvents} whether it was ever initialized, constructed (as Kryo
+ * would) or read by its own {@code readObject} (as Java serialization would).
  */
 public class Gadget implements Serializable {
 
@@ -22,6 +25,11 @@ public class Gadget implements Serializable {
 
 	public String getPayload() {
 		return this.payload;
+	}
+
+	private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+		GadgetEvents.READ.set(true);
+		in.defaultReadObject();
 	}
 
 }

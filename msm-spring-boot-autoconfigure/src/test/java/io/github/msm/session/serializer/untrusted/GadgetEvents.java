@@ -14,6 +14,8 @@ public final class GadgetEvents {
 
 	public static final AtomicBoolean CONSTRUCTED = new AtomicBoolean();
 
+	public static final AtomicBoolean READ = new AtomicBoolean();
+
 	private GadgetEvents() {
 	}
 
