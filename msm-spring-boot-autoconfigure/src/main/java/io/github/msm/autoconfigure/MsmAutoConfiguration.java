@@ -61,7 +61,8 @@ public final class MsmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	NodeRing msmNodeRing(MsmProperties properties) {
-		return MsmPropertyChecks.nodeRing(properties.getNodes());
+		return MsmPropertyChecks.withFailoverNodes(MsmPropertyChecks.nodeRing(properties.getNodes()),
+				properties.getFailoverNodes());
 	}
 
 	@Bean

@@ -32,6 +32,13 @@ public class MsmProperties {
 	private List<String> nodes = new ArrayList<>(List.of("localhost:11211"));
 
 	/**
+	 * Ids of nodes from msm.nodes used only while no other node is up, e.g. each app
+	 * server's own local memcached. A session on a failover node moves to a regular node
+	 * at its next access once one is up again.
+	 */
+	private List<String> failoverNodes = new ArrayList<>();
+
+	/**
 	 * Prefix of every memcached key, to share nodes between applications. Printable ASCII
 	 * without spaces, at most 100 characters.
 	 */
@@ -90,6 +97,14 @@ public class MsmProperties {
 
 	public void setNodes(List<String> nodes) {
 		this.nodes = nodes;
+	}
+
+	public List<String> getFailoverNodes() {
+		return this.failoverNodes;
+	}
+
+	public void setFailoverNodes(List<String> failoverNodes) {
+		this.failoverNodes = failoverNodes;
 	}
 
 	public String getKeyPrefix() {

@@ -34,6 +34,15 @@ final class MsmPropertyChecks {
 		}
 	}
 
+	static NodeRing withFailoverNodes(NodeRing ring, List<String> failoverNodes) {
+		try {
+			return ring.withFailoverNodes(failoverNodes);
+		}
+		catch (IllegalArgumentException ex) {
+			throw invalid("msm.failover-nodes", String.join(" ", failoverNodes), ex.getMessage());
+		}
+	}
+
 	static Duration operationTimeout(Duration timeout) {
 		if (timeout.isNegative() || timeout.isZero() || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
 			throw invalid("msm.operation-timeout", timeout, quote(timeout) + " must be more than 0 and at most 1 minute");

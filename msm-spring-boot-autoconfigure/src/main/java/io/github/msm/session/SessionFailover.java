@@ -201,7 +201,7 @@ final class SessionFailover implements NodeAvailability.Listener {
 		for (MemcachedNode node : this.nodes.othersUp(primary)) {
 			Read read = this.reader.readBackup(id, node);
 			if (read.status() == Status.DELETED) {
-				return follow(id, node, read);
+				return follow(id, primary, read);
 			}
 			if (read.status() == Status.FOUND && (freshest == null || read.session().version() > freshest.version())) {
 				freshest = read.session();

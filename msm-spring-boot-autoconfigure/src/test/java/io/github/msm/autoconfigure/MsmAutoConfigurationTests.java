@@ -3,6 +3,7 @@ package io.github.msm.autoconfigure;
 import java.time.Duration;
 
 import io.github.msm.session.MemcachedSessionRepository;
+import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.JdkSessionSerializer;
 import io.github.msm.session.serializer.KryoSessionSerializer;
 import io.github.msm.session.serializer.SessionSerializer;
@@ -159,6 +160,27 @@ class MsmAutoConfigurationTests {
 			assertThat(context).hasFailed();
 			assertThat(context.getStartupFailure()).rootCause().hasMessageContaining("msm.max-item-size");
 		});
+	}
+
+	@Test
+	void failoverNodes() {
+		this.contextRunner.withPropertyValues("msm.nodes=n1:localhost:11211 n2:localhost:11212",
+				"msm.failover-nodes=n2")
+			.run((context) -> {
+				NodeRing ring = context.getBean(NodeRing.class);
+				assertThat(ring.isFailoverNode(ring.node("n2"))).isTrue();
+				assertThat(ring.isFailoverNode(ring.node("n1"))).isFalse();
+			});
+	}
+
+	@Test
+	void unknownFailoverNodeFailsNamingTheProperty() {
+		this.contextRunner.withPropertyValues("msm.nodes=n1:localhost:11211 n2:localhost:11212",
+				"msm.failover-nodes=n7")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause().hasMessageContaining("msm.failover-nodes");
+			});
 	}
 
 	@Test
