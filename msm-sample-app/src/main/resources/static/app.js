@@ -15,7 +15,27 @@ async function call(method, path, body) {
 	return response.status === 204 ? null : response.json();
 }
 
+// The session as last shown in this tab, kept across reloads to notice a move to another node.
+const SHOWN = 'msm.shown';
+
+// "<32 hex>-n2" -> "<32 hex>": what stays the same when a session moves to another node.
+const base = (id) => id.slice(0, id.lastIndexOf('-'));
+
+function noticeMove(session) {
+	const before = JSON.parse(sessionStorage.getItem(SHOWN) ?? 'null');
+	sessionStorage.setItem(SHOWN, JSON.stringify({ sessionId: session.sessionId, node: session.node }));
+	if (!before?.node || !session.node || before.node === session.node
+		|| base(before.sessionId) !== base(session.sessionId)) {
+		return;
+	}
+	// Only the server that found the node dead knows it is; the other one may not have tried it yet.
+	const why = session.nodesDown?.includes(before.node) ? ` (node ${before.node} unreachable)` : '';
+	$('moved').textContent = `Session moved from ${before.node} to ${session.node}${why}; new id …-${session.node}`;
+	$('moved').hidden = false;
+}
+
 function render(session) {
+	noticeMove(session);
 	$('instance').textContent = session.instance;
 	$('node').textContent = session.node ?? '(single node)';
 	$('counter').textContent = session.counter;

@@ -92,8 +92,8 @@ public class SessionController {
 
 	private SessionView view(HttpServletRequest request, HttpSession session) {
 		String id = session.getId();
-		return new SessionView(id, this.sessionNodes.nodeOf(id), this.instanceName.get(), counter(session),
-				attributes(session), request.getRemoteUser());
+		return new SessionView(id, this.sessionNodes.nodeOf(id), this.sessionNodes.down(), this.instanceName.get(),
+				counter(session), attributes(session), request.getRemoteUser());
 	}
 
 	private static int counter(HttpSession session) {

@@ -33,7 +33,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The demo as a user sees it: two app instances behind nginx, driven by headless
  * Chromium. After one instance goes away, the other carries on with the session it
- * finds in memcached: still logged in, same counter.
+ * finds in memcached: still logged in, same counter. After the memcached node holding the
+ * session goes away, the session moves to another node: still logged in, same counter,
+ * same id base with the new node's suffix, and the page says so.
  */
 @Timeout(120)
 class FailoverBrowserIT {
@@ -89,17 +91,7 @@ class FailoverBrowserIT {
 
 	@Test
 	void stoppingTheServingInstance_ShouldKeepUserLoggedInWithTheSameSession() throws IOException {
-		this.browser.get(this.nginx.url() + "/");
-		this.wait.until(ExpectedConditions.visibilityOfElementLocated(By.name("username"))).sendKeys("demo");
-		this.browser.findElement(By.name("password")).sendKeys("demo");
-		this.browser.findElement(By.cssSelector("button[type=submit]")).click();
-		this.wait.until(ExpectedConditions.textToBe(By.id("user"), "demo"));
-		this.wait.until(ExpectedConditions.textToBe(By.id("counter"), "0"));
-
-		for (int expected = 1; expected <= 3; expected++) {
-			this.browser.findElement(By.id("increment")).click();
-			this.wait.until(ExpectedConditions.textToBe(By.id("counter"), String.valueOf(expected)));
-		}
+		logInAndCountTo(3);
 		String served = this.browser.findElement(By.id("instance")).getText();
 		String sessionId = this.browser.findElement(By.id("session-id")).getText();
 		screenshot("e2e-before-failover.png");
@@ -119,6 +111,60 @@ class FailoverBrowserIT {
 		// The CSRF token lives in the session too, so the survivor accepts the logout form.
 		this.browser.findElement(By.cssSelector("#logout button")).click();
 		this.wait.until(ExpectedConditions.urlContains("/login?logout"));
+	}
+
+	@Test
+	void killingTheSessionsNode_ShouldMoveTheSessionToAnotherNodeUnderANewIdSuffix() throws IOException {
+		logInAndCountTo(3);
+		String node = text("node");
+		String sessionId = text("session-id");
+		assertThat(sessionId).matches("[0-9a-f]{32}-" + node);
+		String base = sessionId.substring(0, sessionId.lastIndexOf('-'));
+		assertThat(this.browser.findElement(By.id("moved")).isDisplayed()).isFalse();
+		screenshot("e2e-before-node-failover.png");
+
+		memcached.node(node).kill();
+		this.browser.navigate().refresh();
+
+		this.wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("moved")));
+		String newNode = text("node");
+		assertThat(newNode).isNotEqualTo(node).isIn("n1", "n2", "n3");
+		assertThat(text("session-id")).isEqualTo(base + "-" + newNode);
+		assertThat(this.browser.manage().getCookieNamed("SESSION").getValue()).isEqualTo(base + "-" + newNode);
+		assertThat(text("moved")).startsWith("Session moved from " + node + " to " + newNode)
+			.endsWith("new id …-" + newNode);
+		assertThat(this.browser.getCurrentUrl()).doesNotContain("/login");
+		assertThat(text("user")).isEqualTo("demo");
+		assertThat(text("counter")).isEqualTo("3");
+
+		// The session carries on from its new node.
+		this.browser.findElement(By.id("increment")).click();
+		this.wait.until(ExpectedConditions.textToBe(By.id("counter"), "4"));
+		assertThat(text("session-id")).isEqualTo(base + "-" + newNode);
+		screenshot("e2e-node-failover.png");
+		assertThat(memcached.node(newNode).get(base + "-" + newNode)).isNotNull();
+
+		this.browser.findElement(By.cssSelector("#logout button")).click();
+		this.wait.until(ExpectedConditions.urlContains("/login?logout"));
+	}
+
+	/** Logs in as demo through the login form and presses +1 {@code count} times. */
+	private void logInAndCountTo(int count) {
+		this.browser.get(this.nginx.url() + "/");
+		this.wait.until(ExpectedConditions.visibilityOfElementLocated(By.name("username"))).sendKeys("demo");
+		this.browser.findElement(By.name("password")).sendKeys("demo");
+		this.browser.findElement(By.cssSelector("button[type=submit]")).click();
+		this.wait.until(ExpectedConditions.textToBe(By.id("user"), "demo"));
+		this.wait.until(ExpectedConditions.textToBe(By.id("counter"), "0"));
+
+		for (int expected = 1; expected <= count; expected++) {
+			this.browser.findElement(By.id("increment")).click();
+			this.wait.until(ExpectedConditions.textToBe(By.id("counter"), String.valueOf(expected)));
+		}
+	}
+
+	private String text(String id) {
+		return this.browser.findElement(By.id(id)).getText();
 	}
 
 	private void startApp(String name) {

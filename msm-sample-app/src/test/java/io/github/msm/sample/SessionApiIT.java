@@ -49,6 +49,7 @@ class SessionApiIT {
 		assertThat(session.sessionId()).matches("[0-9a-f]{32}-n[12]");
 		assertThat(session.node()).isIn("n1", "n2");
 		assertThat(session.sessionId()).endsWith("-" + session.node());
+		assertThat(session.nodesDown()).isEmpty();
 		assertThat(session.instance()).isEqualTo("app1");
 		assertThat(session.counter()).isZero();
 		assertThat(session.attributes()).isEmpty();
