@@ -98,17 +98,36 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @param node the node
 	 * @param keys the keys
 	 * @return the values found, by key; a node failure reads as all missing
+	 * @see #readAll(MemcachedNode, List)
 	 */
 	public Map<String, StoredValue> getAll(MemcachedNode node, List<String> keys) {
-		MemcachedClient client = client(node);
+		Map<String, StoredValue> found = readAll(node, keys);
+		return (found != null) ? found : Map.of();
+	}
+
+	/**
+	 * Reads several keys from one node in one round trip, telling a failed read from
+	 * missing keys. All requests of the call share one deadline: the call waits at most
+	 * the operation timeout, however many keys it reads.
+	 * @param node the node
+	 * @param keys the keys
+	 * @return the values found, by key (keys that are absent are left out), or
+	 * {@code null} when the node failed or did not answer in time
+	 */
+	public @Nullable Map<String, StoredValue> readAll(MemcachedNode node, List<String> keys) {
+		if (keys.isEmpty()) {
+			return Map.of();
+		}
+		long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
 		List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
-		Map<String, StoredValue> found = new LinkedHashMap<>();
 		try {
+			MemcachedClient client = client(node);
 			for (String key : keys) {
 				futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
 			}
+			Map<String, StoredValue> found = new LinkedHashMap<>();
 			for (int i = 0; i < keys.size(); i++) {
-				CASValue<byte[]> value = await(futures.get(i));
+				CASValue<byte[]> value = await(futures.get(i), deadline);
 				if (value != null && value.getValue() != null) {
 					found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
 				}
@@ -116,9 +135,9 @@ public final class MemcachedStore implements AutoCloseable {
 			return found;
 		}
 		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			futures.forEach((future) -> future.cancel(false));
+			futures.stream().filter((future) -> !future.isDone()).forEach((future) -> future.cancel(false));
 			warn("get", node, keys.get(0), ex);
-			return Map.of();
+			return null;
 		}
 	}
 
@@ -328,8 +347,13 @@ public final class MemcachedStore implements AutoCloseable {
 	}
 
 	private <T> @Nullable T await(Future<T> future) throws TimeoutException, ExecutionException {
+		return await(future, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis));
+	}
+
+	/** Waits for the answer until the deadline (a {@link System#nanoTime()} value). */
+	private static <T> @Nullable T await(Future<T> future, long deadline) throws TimeoutException, ExecutionException {
 		try {
-			return future.get(this.timeoutMillis, TimeUnit.MILLISECONDS);
+			return future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();

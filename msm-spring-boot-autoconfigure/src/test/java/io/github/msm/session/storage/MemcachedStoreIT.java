@@ -3,6 +3,7 @@ package io.github.msm.session.storage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
@@ -30,6 +31,11 @@ class MemcachedStoreIT {
 
 	private static final byte[] VALUE = "value".getBytes(StandardCharsets.UTF_8);
 
+	private static final Duration TIMEOUT = Duration.ofMillis(300);
+
+	/** What a call may take beyond the operation timeout on a busy machine. */
+	private static final Duration MARGIN = Duration.ofMillis(200);
+
 	private NodeRing ring;
 
 	private MemcachedStore store;
@@ -37,7 +43,7 @@ class MemcachedStoreIT {
 	@BeforeEach
 	void connect() {
 		this.ring = NodeRing.parse(List.of(memcached.nodesProperty()));
-		this.store = new MemcachedStore(this.ring.nodes(), true, Duration.ofMillis(300));
+		this.store = new MemcachedStore(this.ring.nodes(), true, TIMEOUT);
 	}
 
 	@AfterEach
@@ -99,6 +105,34 @@ class MemcachedStoreIT {
 
 		assertThat(this.store.get(node("n1"), "k")).isNull();
 		assertThat(this.store.set(node("n1"), "k", 0, VALUE)).isFalse();
+	}
+
+	@Test
+	void readAll_AbsentKeys_ShouldReturnEmptyMap() {
+		this.store.set(node("n1"), "k1", 0, VALUE);
+
+		Map<String, StoredValue> found = this.store.readAll(node("n1"), List.of("k1", "k2"));
+
+		assertThat(found).containsOnlyKeys("k1");
+	}
+
+	@Test
+	void readAll_DeadNode_ShouldReturnNull() {
+		memcached.node("n1").kill();
+
+		assertThat(this.store.readAll(node("n1"), List.of("k1", "k2"))).isNull();
+		assertThat(this.store.getAll(node("n1"), List.of("k1", "k2"))).isEmpty();
+	}
+
+	@Test
+	void readAll_HungNode_ShouldReturnNullWithinOneTimeoutForAllKeys() {
+		memcached.node("n1").hang();
+		long start = System.nanoTime();
+
+		Map<String, StoredValue> found = this.store.readAll(node("n1"), List.of("k1", "k2"));
+
+		assertThat(found).isNull();
+		assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(TIMEOUT.plus(MARGIN));
 	}
 
 	@Test
