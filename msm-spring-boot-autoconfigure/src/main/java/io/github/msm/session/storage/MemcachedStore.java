@@ -1,8 +1,9 @@
 package io.github.msm.session.storage;
 
-import java.io.IOException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,14 +14,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.node.NodeAvailability;
 import net.spy.memcached.CASResponse;
 import net.spy.memcached.CASValue;
 import net.spy.memcached.ConnectionFactory;
 import net.spy.memcached.ConnectionFactoryBuilder;
+import net.spy.memcached.ConnectionObserver;
 import net.spy.memcached.FailureMode;
 import net.spy.memcached.MemcachedClient;
+import net.spy.memcached.OperationFactory;
 import net.spy.memcached.internal.OperationFuture;
 import net.spy.memcached.ops.StatusCode;
+import net.spy.memcached.protocol.ascii.AsciiOperationFactory;
+import net.spy.memcached.protocol.binary.BinaryOperationFactory;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -38,6 +44,11 @@ import org.jspecify.annotations.Nullable;
  * the node's connection and not waited for; memcached answers a connection's commands in
  * order, so a later read on the same node sees them.
  *
+ * <p>
+ * The store owns the {@linkplain #availability() availability} of its nodes: a
+ * {@link NodeProbe} thread asks down nodes every second, and up nodes every few seconds,
+ * whether they are there and whether they restarted.
+ *
  * @author msm-spring-boot
  * @since 0.1.0
  */
@@ -49,19 +60,39 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Consecutive timeouts after which spymemcached drops and reopens a connection: 3
+	 * means after 2 (spymemcached subtracts 2 and compares with "more than").
+	 */
+	static final int TIMEOUT_EXCEPTION_THRESHOLD = 3;
+
+	/** The longest spymemcached waits between two attempts to reconnect, in seconds. */
+	static final int MAX_RECONNECT_DELAY_SECONDS = 1;
+
 	private static final Log logger = LogFactory.getLog(MemcachedStore.class);
 
-	private final Map<MemcachedNode, MemcachedClient> clients = new LinkedHashMap<>();
+	/** The longest a probe waits for a node to answer. */
+	private static final Duration MAX_PROBE_TIMEOUT = Duration.ofSeconds(1);
 
 	private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+	private final Map<MemcachedNode, NodeConnection> connections;
+
+	private final NodeAvailability availability;
+
+	private final NodeProbe probe;
 
 	private final Map<MemcachedNode, Long> lastWarnings = new ConcurrentHashMap<>();
 
 	private final long timeoutMillis;
 
+	private volatile boolean closed;
+
 	/**
-	 * Connects to every node. Nodes that are down do not fail this constructor; their calls
-	 * fail until they come up.
+	 * Connects to every node, waiting at most the operation timeout for the connections.
+	 * A node whose host does not resolve, or that does not accept a connection in that
+	 * time, starts down; the probe brings it up when it answers. Nodes never make this
+	 * constructor fail.
 	 * @param nodes the nodes
 	 * @param binaryProtocol whether to speak the binary protocol (recommended: a too-large
 	 * item does not drop the connection)
@@ -69,23 +100,59 @@ public final class MemcachedStore implements AutoCloseable {
 	 */
 	public MemcachedStore(List<MemcachedNode> nodes, boolean binaryProtocol, Duration operationTimeout) {
 		this.timeoutMillis = operationTimeout.toMillis();
-		ConnectionFactory factory = new ConnectionFactoryBuilder()
+		this.availability = new NodeAvailability(nodes, Clock.systemUTC());
+		Map<MemcachedNode, NodeConnection> connections = new LinkedHashMap<>();
+		OperationFactory operations = binaryProtocol ? new BinaryOperationFactory() : new AsciiOperationFactory();
+		Duration probeTimeout = (operationTimeout.compareTo(MAX_PROBE_TIMEOUT) < 0) ? operationTimeout
+				: MAX_PROBE_TIMEOUT;
+		this.probe = new NodeProbe(connections, this.availability, operations, probeTimeout);
+		for (MemcachedNode node : nodes) {
+			connections.put(node, new NodeConnection(node,
+					(observer) -> connectionFactory(binaryProtocol, observer), this.probe::wakeUp));
+		}
+		this.connections = Collections.unmodifiableMap(connections);
+		connect();
+		this.probe.start();
+	}
+
+	private ConnectionFactory connectionFactory(boolean binaryProtocol, ConnectionObserver observer) {
+		return new ConnectionFactoryBuilder()
 			.setProtocol(binaryProtocol ? ConnectionFactoryBuilder.Protocol.BINARY : ConnectionFactoryBuilder.Protocol.TEXT)
 			.setOpTimeout(this.timeoutMillis)
 			.setDaemon(true)
 			.setFailureMode(FailureMode.Retry)
-			.setTimeoutExceptionThreshold(20)
-			.setMaxReconnectDelay(5)
+			.setTimeoutExceptionThreshold(TIMEOUT_EXCEPTION_THRESHOLD)
+			.setMaxReconnectDelay(MAX_RECONNECT_DELAY_SECONDS)
+			.setInitialObservers(List.of(observer))
 			.build();
-		try {
-			for (MemcachedNode node : nodes) {
-				this.clients.put(node, new MemcachedClient(factory, List.of(new java.net.InetSocketAddress(node.host(), node.port()))));
+	}
+
+	/** Creates the clients, then waits for their connections, all against one deadline. */
+	private void connect() {
+		long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
+		List<MemcachedNode> connecting = new ArrayList<>();
+		this.connections.forEach((node, connection) -> {
+			if (connection.open()) {
+				connecting.add(node);
+			}
+			else {
+				this.availability.failed(node, "host " + node.host() + " does not resolve");
+			}
+		});
+		for (MemcachedNode node : connecting) {
+			if (!this.connections.get(node).awaitFirstConnect(deadline)) {
+				this.availability.failed(node, "no connection within " + this.timeoutMillis + " ms");
 			}
 		}
-		catch (IOException ex) {
-			close();
-			throw new IllegalStateException("Could not create memcached clients", ex);
-		}
+	}
+
+	/**
+	 * Which nodes are up. Operations on a down node fail at once; the store's probe marks
+	 * nodes up again and counts their restarts.
+	 * @return the store's node availability
+	 */
+	public NodeAvailability availability() {
+		return this.availability;
 	}
 
 	/** How long one operation may take before it counts as failed. */
@@ -362,9 +429,13 @@ public final class MemcachedStore implements AutoCloseable {
 	}
 
 	private MemcachedClient client(MemcachedNode node) {
-		MemcachedClient client = this.clients.get(node);
-		if (client == null) {
+		NodeConnection connection = this.connections.get(node);
+		if (connection == null) {
 			throw new IllegalArgumentException("unknown node " + node);
+		}
+		MemcachedClient client = connection.client();
+		if (client == null) {
+			throw new IllegalStateException("no client for node " + node + ": its host does not resolve");
 		}
 		return client;
 	}
@@ -388,11 +459,18 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Stops the probe and the clients. Writes still queued for an up node get up to a
+	 * second to go out; those for a down node are dropped.
+	 */
 	@Override
 	public void close() {
-		for (MemcachedClient client : this.clients.values()) {
-			client.shutdown(1, TimeUnit.SECONDS);
+		if (this.closed) {
+			return;
 		}
+		this.closed = true;
+		this.probe.stop();
+		this.connections.forEach((node, connection) -> connection.close(this.availability.isAvailable(node) ? 1000 : 0));
 	}
 
 }
