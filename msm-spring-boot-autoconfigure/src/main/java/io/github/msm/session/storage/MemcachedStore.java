@@ -7,11 +7,17 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeAvailability;
@@ -23,7 +29,10 @@ import net.spy.memcached.ConnectionObserver;
 import net.spy.memcached.FailureMode;
 import net.spy.memcached.MemcachedClient;
 import net.spy.memcached.OperationFactory;
+import net.spy.memcached.OperationTimeoutException;
 import net.spy.memcached.internal.OperationFuture;
+import net.spy.memcached.ops.OperationException;
+import net.spy.memcached.ops.OperationStatus;
 import net.spy.memcached.ops.StatusCode;
 import net.spy.memcached.protocol.ascii.AsciiOperationFactory;
 import net.spy.memcached.protocol.binary.BinaryOperationFactory;
@@ -36,18 +45,39 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>
  * Each node gets its own spymemcached client, so the store, not a hashing locator,
- * decides where a key lives, and a dead or hung node only stalls the calls meant for
- * it. Each client has one node, so its failure mode is {@code Retry}: a call waits (up
- * to the operation timeout) for the node to connect instead of being cancelled or moved
- * to another node. Failures never throw: reads answer "missing", writes answer {@code false}, and
- * the caller decides what that means for the session. Asynchronous writes are queued on
- * the node's connection and not waited for; memcached answers a connection's commands in
- * order, so a later read on the same node sees them.
+ * decides where a key lives, and a dead or hung node only stalls the calls meant for it.
+ * Failures never throw: reads answer "missing" ({@link #readAll} answers {@code null}),
+ * writes answer {@code false} or {@code FAILED}, and the caller decides what that means
+ * for the session. Asynchronous writes are queued on the node's connection and not waited
+ * for; memcached answers a connection's commands in order, so a later read on the same
+ * node sees them.
  *
  * <p>
- * The store owns the {@linkplain #availability() availability} of its nodes: a
- * {@link NodeProbe} thread asks down nodes every second, and up nodes every few seconds,
- * whether they are there and whether they restarted.
+ * <strong>Down nodes.</strong> The store owns the {@linkplain #availability()
+ * availability} of its nodes. Every call first asks it whether its node is up; a call to
+ * a down node fails at once without touching the network, and an asynchronous write to it
+ * is not sent. Any failure or timeout of a call marks its node down, so a dead or hung
+ * node costs one failed call, not one per request. A {@link NodeProbe} thread asks down
+ * nodes every second, and up nodes every few seconds, whether they are there and whether
+ * they restarted (came back empty), and marks them up. Nodes never make the constructor
+ * fail: one whose host does not resolve or that refuses connections starts down.
+ *
+ * <p>
+ * <strong>Failure mode {@code Cancel}.</strong> With one node per client, spymemcached's
+ * failure mode only decides what happens to a call while the node's connection is down.
+ * {@code Cancel} fails it at once: the store learns of a dead node from the first call
+ * after the crash instead of after a full timeout, and nothing waits in a queue to be sent
+ * when the connection comes back (with {@code Retry}, calls queued until the reconnect or
+ * the timeout, and writes still queued then went to a node that came back empty).
+ * {@code Redistribute} would move the call to another node, which only the store may
+ * choose. A hung node keeps its connection, so its calls run into the timeout; after two
+ * consecutive timeouts (the probe's included) spymemcached drops the connection and
+ * reconnects, at most a second apart.
+ *
+ * <p>
+ * <strong>Time.</strong> No call waits longer than the operation timeout (plus
+ * scheduling): a call's deadline is taken before its requests are queued, the requests of
+ * a pipelined read share it, and queueing itself may block at most that long.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -69,18 +99,20 @@ public final class MemcachedStore implements AutoCloseable {
 	/** The longest spymemcached waits between two attempts to reconnect, in seconds. */
 	static final int MAX_RECONNECT_DELAY_SECONDS = 1;
 
-	private static final Log logger = LogFactory.getLog(MemcachedStore.class);
-
 	/** The longest a probe waits for a node to answer. */
 	private static final Duration MAX_PROBE_TIMEOUT = Duration.ofSeconds(1);
 
 	private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+	private static final Log logger = LogFactory.getLog(MemcachedStore.class);
 
 	private final Map<MemcachedNode, NodeConnection> connections;
 
 	private final NodeAvailability availability;
 
 	private final NodeProbe probe;
+
+	private final ExecutorService workers = workers();
 
 	private final Map<MemcachedNode, Long> lastWarnings = new ConcurrentHashMap<>();
 
@@ -89,10 +121,11 @@ public final class MemcachedStore implements AutoCloseable {
 	private volatile boolean closed;
 
 	/**
-	 * Connects to every node, waiting at most the operation timeout for the connections.
-	 * A node whose host does not resolve, or that does not accept a connection in that
-	 * time, starts down; the probe brings it up when it answers. Nodes never make this
-	 * constructor fail.
+	 * Connects to every node, waiting at most the operation timeout for the connections,
+	 * then asks each connected node once for its {@code stats} (waiting at most the probe
+	 * timeout, {@code min(operationTimeout, 1 s)}). A node whose host does not resolve,
+	 * that does not accept a connection or does not answer in that time starts down; the
+	 * probe brings it up when it answers. Nodes never make this constructor fail.
 	 * @param nodes the nodes
 	 * @param binaryProtocol whether to speak the binary protocol (recommended: a too-large
 	 * item does not drop the connection)
@@ -119,12 +152,30 @@ public final class MemcachedStore implements AutoCloseable {
 		return new ConnectionFactoryBuilder()
 			.setProtocol(binaryProtocol ? ConnectionFactoryBuilder.Protocol.BINARY : ConnectionFactoryBuilder.Protocol.TEXT)
 			.setOpTimeout(this.timeoutMillis)
+			.setOpQueueMaxBlockTime(this.timeoutMillis)
 			.setDaemon(true)
-			.setFailureMode(FailureMode.Retry)
+			.setFailureMode(FailureMode.Cancel)
 			.setTimeoutExceptionThreshold(TIMEOUT_EXCEPTION_THRESHOLD)
 			.setMaxReconnectDelay(MAX_RECONNECT_DELAY_SECONDS)
+			.setListenerExecutorService(this.workers)
 			.setInitialObservers(List.of(observer))
 			.build();
+	}
+
+	/**
+	 * Where spymemcached runs the completion listeners of unawaited writes, off its IO
+	 * thread; shared by the store's clients, none of which shuts it down.
+	 */
+	private static ExecutorService workers() {
+		AtomicInteger count = new AtomicInteger();
+		ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+				(task) -> {
+					Thread thread = new Thread(task, "msm-memcached-listener-" + count.incrementAndGet());
+					thread.setDaemon(true);
+					return thread;
+				}, new ThreadPoolExecutor.DiscardPolicy());
+		workers.allowCoreThreadTimeOut(true);
+		return workers;
 	}
 
 	/** Creates the clients, then waits for their connections, all against one deadline. */
@@ -147,8 +198,8 @@ public final class MemcachedStore implements AutoCloseable {
 	}
 
 	/**
-	 * Which nodes are up. Operations on a down node fail at once; the store's probe marks
-	 * nodes up again and counts their restarts.
+	 * Which nodes are up. Calls to a down node fail at once; the store's probe marks nodes
+	 * up again and counts their restarts.
 	 * @return the store's node availability
 	 */
 	public NodeAvailability availability() {
@@ -164,7 +215,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * Reads several keys from one node in one round trip (the requests are pipelined).
 	 * @param node the node
 	 * @param keys the keys
-	 * @return the values found, by key; a node failure reads as all missing
+	 * @return the values found, by key; a down or failing node reads as all missing
 	 * @see #readAll(MemcachedNode, List)
 	 */
 	public Map<String, StoredValue> getAll(MemcachedNode node, List<String> keys) {
@@ -179,40 +230,39 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @param node the node
 	 * @param keys the keys
 	 * @return the values found, by key (keys that are absent are left out), or
-	 * {@code null} when the node failed or did not answer in time
+	 * {@code null} when the node is down, failed or did not answer in time
 	 */
 	public @Nullable Map<String, StoredValue> readAll(MemcachedNode node, List<String> keys) {
 		if (keys.isEmpty()) {
-			return Map.of();
+			return this.availability.isAvailable(node) ? Map.of() : null;
 		}
-		long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
-		List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
-		try {
-			MemcachedClient client = client(node);
-			for (String key : keys) {
-				futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
-			}
-			Map<String, StoredValue> found = new LinkedHashMap<>();
-			for (int i = 0; i < keys.size(); i++) {
-				CASValue<byte[]> value = await(futures.get(i), deadline);
-				if (value != null && value.getValue() != null) {
-					found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
+		return call("get", node, keys.get(0), null, (client, deadline) -> {
+			List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
+			try {
+				for (String key : keys) {
+					futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
 				}
+				Map<String, StoredValue> found = new LinkedHashMap<>();
+				for (int i = 0; i < keys.size(); i++) {
+					CASValue<byte[]> value = await(futures.get(i), deadline);
+					if (value != null && value.getValue() != null) {
+						found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
+					}
+				}
+				return found;
 			}
-			return found;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			futures.stream().filter((future) -> !future.isDone()).forEach((future) -> future.cancel(false));
-			warn("get", node, keys.get(0), ex);
-			return null;
-		}
+			catch (RuntimeException | TimeoutException | ExecutionException ex) {
+				futures.stream().filter((future) -> !future.isDone()).forEach((future) -> future.cancel(false));
+				throw ex;
+			}
+		});
 	}
 
 	/**
 	 * Reads one key.
 	 * @param node the node
 	 * @param key the key
-	 * @return the value, or {@code null} when missing or the node failed
+	 * @return the value, or {@code null} when missing or the node is down or failed
 	 */
 	public @Nullable StoredValue get(MemcachedNode node, String key) {
 		return getAll(node, List.of(key)).get(key);
@@ -227,12 +277,13 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return whether the node stored it
 	 */
 	public boolean set(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		return awaitBoolean("set", node, key, () -> client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+		return call("set", node, key, false, (client, deadline) -> Boolean.TRUE
+			.equals(await(client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE), deadline)));
 	}
 
-	/** Queues a {@code set} without waiting; failures are logged. */
+	/** Queues a {@code set} without waiting; not sent to a down node. */
 	public void setAsync(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		fireAndForget("set", node, key, () -> client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+		send("set", node, key, (client) -> client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
 	}
 
 	/**
@@ -245,10 +296,10 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return the outcome, with the new CAS token on success
 	 */
 	public WriteOutcome cas(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
-		OperationFuture<CASResponse> future = null;
-		try {
-			future = client(node).asyncCAS(key, cas, expiration, bytes, RawBytesTranscoder.INSTANCE);
-			CASResponse response = await(future);
+		return call("cas", node, key, WriteOutcome.FAILED, (client, deadline) -> {
+			OperationFuture<CASResponse> future = client.asyncCAS(key, cas, expiration, bytes,
+					RawBytesTranscoder.INSTANCE);
+			CASResponse response = await(future, deadline);
 			if (response == null) {
 				return WriteOutcome.FAILED;
 			}
@@ -258,30 +309,15 @@ public final class MemcachedStore implements AutoCloseable {
 				case NOT_FOUND -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
 				default -> WriteOutcome.FAILED;
 			};
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn("cas", node, key, ex);
-			return WriteOutcome.FAILED;
-		}
+		});
 	}
 
-	/** Queues a compare-and-set without waiting; a conflict or failure is only logged at DEBUG. */
+	/**
+	 * Queues a compare-and-set without waiting; not sent to a down node. A conflict is only
+	 * logged at DEBUG.
+	 */
 	public void casAsync(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
-		try {
-			OperationFuture<CASResponse> future = client(node).asyncCAS(key, cas, expiration, bytes,
-					RawBytesTranscoder.INSTANCE);
-			future.addListener((done) -> {
-				if (!done.getStatus().isSuccess() && logger.isDebugEnabled()) {
-					logger.debug("cas " + key + " on " + node + ": " + done.getStatus().getMessage());
-				}
-			});
-		}
-		catch (RuntimeException ex) {
-			warn("cas", node, key, ex);
-		}
+		send("cas", node, key, (client) -> client.asyncCAS(key, cas, expiration, bytes, RawBytesTranscoder.INSTANCE));
 	}
 
 	/**
@@ -294,23 +330,15 @@ public final class MemcachedStore implements AutoCloseable {
 	 * {@code FAILED}
 	 */
 	public WriteOutcome add(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		OperationFuture<Boolean> future = null;
-		try {
-			future = client(node).add(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
-			if (Boolean.TRUE.equals(await(future))) {
+		return call("add", node, key, WriteOutcome.FAILED, (client, deadline) -> {
+			OperationFuture<Boolean> future = client.add(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
+			if (Boolean.TRUE.equals(await(future, deadline))) {
 				return new WriteOutcome(WriteResult.OK, casOf(future));
 			}
-			return future.getStatus().getStatusCode() == StatusCode.ERR_EXISTS
-					|| future.getStatus().getStatusCode() == StatusCode.ERR_NOT_STORED
-							? new WriteOutcome(WriteResult.CONFLICT, 0) : WriteOutcome.FAILED;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn("add", node, key, ex);
-			return WriteOutcome.FAILED;
-		}
+			StatusCode status = future.getStatus().getStatusCode();
+			return (status == StatusCode.ERR_EXISTS || status == StatusCode.ERR_NOT_STORED)
+					? new WriteOutcome(WriteResult.CONFLICT, 0) : WriteOutcome.FAILED;
+		});
 	}
 
 	/**
@@ -322,19 +350,11 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return {@code OK} with the new CAS token, else {@code FAILED}
 	 */
 	public WriteOutcome setAndGetCas(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		OperationFuture<Boolean> future = null;
-		try {
-			future = client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
-			return Boolean.TRUE.equals(await(future)) ? new WriteOutcome(WriteResult.OK, casOf(future))
+		return call("set", node, key, WriteOutcome.FAILED, (client, deadline) -> {
+			OperationFuture<Boolean> future = client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
+			return Boolean.TRUE.equals(await(future, deadline)) ? new WriteOutcome(WriteResult.OK, casOf(future))
 					: WriteOutcome.FAILED;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn("set", node, key, ex);
-			return WriteOutcome.FAILED;
-		}
+		});
 	}
 
 	/** The CAS token a completed write reported; 0 when the protocol does not report it. */
@@ -348,9 +368,9 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
-	/** Queues a {@code touch} (new expiration, same value) without waiting. */
+	/** Queues a {@code touch} (new expiration, same value) without waiting; not sent to a down node. */
 	public void touchAsync(MemcachedNode node, String key, int expiration) {
-		fireAndForget("touch", node, key, () -> client(node).touch(key, expiration));
+		send("touch", node, key, (client) -> client.touch(key, expiration));
 	}
 
 	/**
@@ -361,60 +381,76 @@ public final class MemcachedStore implements AutoCloseable {
 	 * {@code FAILED}
 	 */
 	public WriteResult delete(MemcachedNode node, String key) {
-		Future<Boolean> future = null;
-		try {
-			future = client(node).delete(key);
-			return Boolean.TRUE.equals(await(future)) ? WriteResult.OK : WriteResult.NOT_FOUND;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn("delete", node, key, ex);
-			return WriteResult.FAILED;
-		}
+		return call("delete", node, key, WriteResult.FAILED,
+				(client, deadline) -> Boolean.TRUE.equals(await(client.delete(key), deadline)) ? WriteResult.OK
+						: WriteResult.NOT_FOUND);
 	}
 
-	/** Queues a {@code delete} without waiting. */
+	/** Queues a {@code delete} without waiting; not sent to a down node. */
 	public void deleteAsync(MemcachedNode node, String key) {
-		fireAndForget("delete", node, key, () -> client(node).delete(key));
+		send("delete", node, key, (client) -> client.delete(key));
 	}
 
-	private boolean awaitBoolean(String operation, MemcachedNode node, String key,
-			java.util.function.Supplier<Future<Boolean>> call) {
-		Future<Boolean> future = null;
+	/**
+	 * Runs a call that waits for its answer, unless the node is down.
+	 * @param failed what the call answers when the node is down or the call fails
+	 */
+	private <R extends @Nullable Object> R call(String operation, MemcachedNode node, String key, R failed,
+			Exchange<R> exchange) {
+		MemcachedClient client = clientIfUp(node);
+		if (client == null) {
+			return failed;
+		}
+		long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
 		try {
-			future = call.get();
-			return Boolean.TRUE.equals(await(future));
+			return exchange.run(client, deadline);
 		}
 		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn(operation, node, key, ex);
-			return false;
+			failed(operation, node, key, ex);
+			return failed;
 		}
 	}
 
-	private void fireAndForget(String operation, MemcachedNode node, String key,
-			java.util.function.Supplier<? extends Future<Boolean>> call) {
+	/**
+	 * Queues an operation without waiting, unless the node is down. Its completion is
+	 * looked at on a worker thread, never on spymemcached's IO thread.
+	 */
+	private void send(String operation, MemcachedNode node, String key,
+			Function<MemcachedClient, OperationFuture<?>> request) {
+		MemcachedClient client = clientIfUp(node);
+		if (client == null) {
+			return;
+		}
 		try {
-			Future<Boolean> future = call.get();
-			if (future instanceof OperationFuture<Boolean> operationFuture) {
-				operationFuture.addListener((done) -> {
-					if (!done.getStatus().isSuccess() && logger.isDebugEnabled()) {
-						logger.debug(operation + " " + key + " on " + node + ": " + done.getStatus().getMessage());
-					}
-				});
-			}
+			request.apply(client).addListener((done) -> completed(operation, node, key, done.getStatus()));
 		}
 		catch (RuntimeException ex) {
-			warn(operation, node, key, ex);
+			failed(operation, node, key, ex);
 		}
 	}
 
-	private <T> @Nullable T await(Future<T> future) throws TimeoutException, ExecutionException {
-		return await(future, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis));
+	/** An unawaited operation completed: cancelled or timed out means its node failed. */
+	private void completed(String operation, MemcachedNode node, String key, OperationStatus status) {
+		if (status.isSuccess() || this.closed) {
+			return;
+		}
+		if (status.getStatusCode() == StatusCode.CANCELLED) {
+			this.availability.failed(node, operation + " cancelled (no connection)");
+		}
+		else if (status.getStatusCode() == StatusCode.TIMEDOUT) {
+			this.availability.failed(node, operation + " timed out");
+		}
+		else if (logger.isDebugEnabled()) {
+			logger.debug(operation + " " + key + " on " + node + ": " + status.getMessage());
+		}
+	}
+
+	private @Nullable MemcachedClient clientIfUp(MemcachedNode node) {
+		if (this.closed || !this.availability.isAvailable(node)) {
+			return null;
+		}
+		NodeConnection connection = this.connections.get(node);
+		return (connection != null) ? connection.client() : null;
 	}
 
 	/** Waits for the answer until the deadline (a {@link System#nanoTime()} value). */
@@ -428,21 +464,41 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
-	private MemcachedClient client(MemcachedNode node) {
-		NodeConnection connection = this.connections.get(node);
-		if (connection == null) {
-			throw new IllegalArgumentException("unknown node " + node);
+	/**
+	 * A call failed. A timeout, a cancellation (no connection) or a client that cannot
+	 * take the call marks the node down, logged once by the availability. A call the node
+	 * refused (bad key, server error) or an interrupt says nothing about the node: it is
+	 * logged at WARN, at most once per node and interval.
+	 */
+	private void failed(String operation, MemcachedNode node, String key, Exception ex) {
+		if (this.closed) {
+			return;
 		}
-		MemcachedClient client = connection.client();
-		if (client == null) {
-			throw new IllegalStateException("no client for node " + node + ": its host does not resolve");
+		Throwable cause = (ex instanceof ExecutionException && ex.getCause() != null) ? ex.getCause() : ex;
+		if (cause instanceof IllegalArgumentException || cause instanceof OperationException
+				|| cause instanceof InterruptedException) {
+			warn(operation, node, key, ex);
+			return;
 		}
-		return client;
+		if (logger.isDebugEnabled()) {
+			logger.debug("memcached " + operation + " of '" + key + "' on node " + node + " failed", ex);
+		}
+		String reason;
+		if (cause instanceof TimeoutException || cause instanceof OperationTimeoutException) {
+			reason = " timed out after " + this.timeoutMillis + " ms";
+		}
+		else if (cause instanceof CancellationException) {
+			reason = " cancelled (no connection)";
+		}
+		else {
+			reason = " failed: " + cause;
+		}
+		this.availability.failed(node, operation + reason);
 	}
 
 	/**
-	 * Logs a failure at WARN at most once per node and interval, so a dead node shows in
-	 * the log without flooding it with one line per request.
+	 * Logs a failure at WARN at most once per node and interval, so that a failure that
+	 * repeats shows in the log without flooding it with one line per request.
 	 */
 	private void warn(String operation, MemcachedNode node, String key, Exception ex) {
 		String message = "memcached " + operation + " of '" + key + "' on node " + node + " failed: " + ex;
@@ -451,7 +507,7 @@ public final class MemcachedStore implements AutoCloseable {
 		boolean due = (last == null) ? this.lastWarnings.putIfAbsent(node, now) == null
 				: (now - last >= WARN_INTERVAL_NANOS && this.lastWarnings.replace(node, last, now));
 		if (due) {
-			logger.warn(message + " (more failures of this node in the next "
+			logger.warn(message + " (more such failures of this node in the next "
 					+ TimeUnit.NANOSECONDS.toSeconds(WARN_INTERVAL_NANOS) + " s are logged at DEBUG)");
 		}
 		else if (logger.isDebugEnabled()) {
@@ -471,6 +527,15 @@ public final class MemcachedStore implements AutoCloseable {
 		this.closed = true;
 		this.probe.stop();
 		this.connections.forEach((node, connection) -> connection.close(this.availability.isAvailable(node) ? 1000 : 0));
+		this.workers.shutdown();
+	}
+
+	/** Sends requests and waits for their answers until the deadline. */
+	@FunctionalInterface
+	private interface Exchange<R extends @Nullable Object> {
+
+		R run(MemcachedClient client, long deadline) throws TimeoutException, ExecutionException;
+
 	}
 
 }

@@ -90,6 +90,18 @@ final class NodeProbe {
 		this.timeoutNanos = timeout.toNanos();
 		this.thread = new Thread(this::run, "msm-node-probe");
 		this.thread.setDaemon(true);
+		availability.addListener(new NodeAvailability.Listener() {
+
+			@Override
+			public void down(MemcachedNode node, String reason) {
+				LockSupport.unpark(NodeProbe.this.thread);
+			}
+
+			@Override
+			public void up(MemcachedNode node, boolean restarted) {
+			}
+
+		});
 	}
 
 	/**
@@ -126,33 +138,40 @@ final class NodeProbe {
 
 	private void run() {
 		while (this.running) {
-			long now;
-			long next;
+			long wait;
 			try {
 				probeDueNodes();
-				now = System.nanoTime();
-				next = this.targets.values().stream().mapToLong((target) -> target.due).min().orElse(now);
+				long now = System.nanoTime();
+				wait = this.targets.keySet().stream().mapToLong((node) -> due(node) - now).min().orElse(0);
 			}
 			catch (RuntimeException ex) {
 				logger.warn("memcached node probe failed; trying again in " + DOWN_INTERVAL.toSeconds() + " s", ex);
-				now = System.nanoTime();
-				next = now + DOWN_INTERVAL.toNanos();
+				wait = DOWN_INTERVAL.toNanos();
 			}
-			if (this.woken.isEmpty() && next - now > 0) {
-				LockSupport.parkNanos(this, next - now);
+			if (this.woken.isEmpty() && wait > 0) {
+				LockSupport.parkNanos(this, wait);
 			}
 			Thread.interrupted();
 		}
 	}
 
+	/**
+	 * When the node is to be asked next: a second after its last probe while it is down,
+	 * four while it is up. A node that just failed an operation may thus be due at once.
+	 */
+	private long due(MemcachedNode node) {
+		Duration interval = this.availability.isAvailable(node) ? UP_INTERVAL : DOWN_INTERVAL;
+		return this.targets.get(node).probed + interval.toNanos();
+	}
+
 	private void probeDueNodes() {
 		long now = System.nanoTime();
 		List<MemcachedNode> due = new ArrayList<>();
-		this.targets.forEach((node, target) -> {
-			if (this.woken.remove(node) || now - target.due >= 0) {
+		for (MemcachedNode node : this.targets.keySet()) {
+			if (this.woken.remove(node) || now - due(node) >= 0) {
 				due.add(node);
 			}
-		});
+		}
 		Map<MemcachedNode, Stats> asked = new LinkedHashMap<>();
 		for (MemcachedNode node : due) {
 			Stats stats = ask(node);
@@ -173,10 +192,8 @@ final class NodeProbe {
 				this.availability.failed(node, failure);
 			}
 		});
-		long after = System.nanoTime();
 		for (MemcachedNode node : due) {
-			Duration interval = this.availability.isAvailable(node) ? UP_INTERVAL : DOWN_INTERVAL;
-			this.targets.get(node).due = after + interval.toNanos();
+			this.targets.get(node).probed = System.nanoTime();
 		}
 	}
 
@@ -226,7 +243,8 @@ final class NodeProbe {
 	/** What the probe knows of one node; touched by the probe thread only. */
 	private static final class Target {
 
-		long due = System.nanoTime();
+		/** When the node was last asked; "long ago" at first, so that it is due at once. */
+		long probed = System.nanoTime() - UP_INTERVAL.toNanos();
 
 		@Nullable Long pid;
 

@@ -8,6 +8,7 @@ import java.util.Map;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.test.MemcachedServers;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
+import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -145,14 +147,22 @@ class MemcachedStoreIT {
 	}
 
 	@Test
-	void failures_OfOneNode_ShouldBeLoggedAtWarnOncePerInterval(CapturedOutput output) {
+	void failures_OfOneNode_ShouldBeLoggedAtWarnOnce(CapturedOutput output) {
 		memcached.node("n1").kill();
 		for (int i = 0; i < 4; i++) {
 			this.store.get(node("n1"), "k" + i);
 		}
 
-		assertThat(output.getOut().lines().filter((line) -> line.contains("WARN") && line.contains("on node n1:")))
-			.hasSize(1);
+		assertThat(output.getOut().lines().filter((line) -> line.contains("WARN") && line.contains("node n1:")))
+			.singleElement(as(InstanceOfAssertFactories.STRING))
+			.contains("is down");
+	}
+
+	@Test
+	void get_InvalidKey_ShouldReadAsMissingAndKeepTheNodeUp() {
+		assertThat(this.store.get(node("n1"), "key with spaces")).isNull();
+
+		assertThat(this.store.availability().isAvailable(node("n1"))).isTrue();
 	}
 
 	private MemcachedNode node(String id) {

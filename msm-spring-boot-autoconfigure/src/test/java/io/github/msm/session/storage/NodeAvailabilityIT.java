@@ -30,6 +30,18 @@ class NodeAvailabilityIT {
 
 	private static final Duration TIMEOUT = Duration.ofMillis(500);
 
+	/** What a call may take beyond the operation timeout on a busy machine. */
+	private static final Duration MARGIN = Duration.ofMillis(200);
+
+	/** "At once": a call to a down node touches no network and waits for nothing. */
+	private static final Duration AT_ONCE = Duration.ofMillis(50);
+
+	/**
+	 * How soon a node that answers again is marked up: spymemcached reconnects within a
+	 * second and the probe asks down nodes every second (and at once on a reconnect).
+	 */
+	private static final Duration BACK_WITHIN = Duration.ofMillis(2500);
+
 	private static final byte[] VALUE = "value".getBytes(StandardCharsets.UTF_8);
 
 	private final List<MemcachedStore> stores = new ArrayList<>();
@@ -54,17 +66,45 @@ class NodeAvailabilityIT {
 	}
 
 	@Test
+	void get_KilledNode_ShouldFailWithinTheTimeoutAndThenAtOnce() {
+		MemcachedStore store = store(memcached.nodesProperty());
+		MemcachedNode n1 = node("n1");
+		memcached.node("n1").kill();
+
+		Duration first = timed(() -> assertThat(store.get(n1, "k")).isNull());
+		Duration next = timed(() -> assertThat(store.get(n1, "k")).isNull());
+
+		assertThat(first).isLessThan(TIMEOUT.plus(MARGIN));
+		assertThat(store.availability().isAvailable(n1)).isFalse();
+		assertThat(next).isLessThan(AT_ONCE);
+	}
+
+	@Test
 	void probe_KilledNodeStartedAgain_ShouldMarkItUpAndCountARestart() {
 		MemcachedStore store = store(memcached.nodesProperty());
 		MemcachedNode n1 = node("n1");
 		memcached.node("n1").kill();
-		await().atMost(NodeProbe.UP_INTERVAL.plusSeconds(2)).until(() -> !store.availability().isAvailable(n1));
+		store.get(n1, "k");
 
 		memcached.node("n1").restart();
 
-		await().atMost(Duration.ofSeconds(3)).until(() -> store.availability().isAvailable(n1));
+		await().atMost(BACK_WITHIN).until(() -> store.availability().isAvailable(n1));
 		assertThat(store.availability().restarts(n1)).isEqualTo(1);
 		assertThat(store.set(n1, "k", 0, VALUE)).isTrue();
+	}
+
+	@Test
+	void readAll_HungNode_ShouldFailWithinOneTimeoutAndThenAtOnce() {
+		MemcachedStore store = store(memcached.nodesProperty());
+		MemcachedNode n1 = node("n1");
+		memcached.node("n1").hang();
+
+		Duration first = timed(() -> assertThat(store.readAll(n1, List.of("k1", "k2"))).isNull());
+		Duration next = timed(() -> assertThat(store.readAll(n1, List.of("k1", "k2"))).isNull());
+
+		assertThat(first).isLessThan(TIMEOUT.plus(MARGIN));
+		assertThat(store.availability().isAvailable(n1)).isFalse();
+		assertThat(next).isLessThan(AT_ONCE);
 	}
 
 	@Test
@@ -72,11 +112,57 @@ class NodeAvailabilityIT {
 		MemcachedStore store = store(memcached.nodesProperty());
 		MemcachedNode n1 = node("n1");
 		memcached.node("n1").hang();
-		await().atMost(NodeProbe.UP_INTERVAL.plusSeconds(2)).until(() -> !store.availability().isAvailable(n1));
+		store.readAll(n1, List.of("k1", "k2"));
 
 		memcached.node("n1").resume();
 
-		await().atMost(Duration.ofSeconds(3)).until(() -> store.availability().isAvailable(n1));
+		await().atMost(BACK_WITHIN).until(() -> store.availability().isAvailable(n1));
+		assertThat(store.availability().restarts(n1)).isZero();
+		assertThat(store.set(n1, "k", 0, VALUE)).isTrue();
+	}
+
+	@Test
+	void setAsync_KilledNode_ShouldMarkItDown() {
+		MemcachedStore store = store(memcached.nodesProperty());
+		MemcachedNode n1 = node("n1");
+		memcached.node("n1").kill();
+
+		store.setAsync(n1, "k", 0, VALUE);
+
+		await().atMost(TIMEOUT.plus(MARGIN)).until(() -> !store.availability().isAvailable(n1));
+	}
+
+	@Test
+	void operations_OnNodeMarkedDown_ShouldNotTouchTheNetwork() {
+		MemcachedStore store = store(memcached.nodesProperty());
+		MemcachedNode n1 = node("n1");
+		memcached.resetStats();
+		store.availability().failed(n1, "marked down by the test");
+
+		assertThat(store.get(n1, "k")).isNull();
+		assertThat(store.readAll(n1, List.of("k"))).isNull();
+		assertThat(store.set(n1, "k", 0, VALUE)).isFalse();
+		assertThat(store.add(n1, "k", 0, VALUE).result()).isEqualTo(WriteResult.FAILED);
+		assertThat(store.delete(n1, "k")).isEqualTo(WriteResult.FAILED);
+		store.setAsync(n1, "k", 0, VALUE);
+		store.touchAsync(n1, "k", 0);
+		store.deleteAsync(n1, "k");
+
+		assertThat(store.set(node("n2"), "k", 0, VALUE)).isTrue();
+		assertThat(memcached.statPerNode("cmd_get")).containsEntry("n1", 0L);
+		assertThat(memcached.statPerNode("cmd_set")).containsEntry("n1", 0L).containsEntry("n2", 1L);
+		assertThat(memcached.statPerNode("cmd_touch")).containsEntry("n1", 0L);
+		assertThat(memcached.statPerNode("delete_misses")).containsEntry("n1", 0L);
+	}
+
+	@Test
+	void probe_NodeMarkedDownThatStillAnswers_ShouldMarkItUpWithoutCountingARestart() {
+		MemcachedStore store = store(memcached.nodesProperty());
+		MemcachedNode n1 = node("n1");
+
+		store.availability().failed(n1, "marked down by the test");
+
+		await().atMost(BACK_WITHIN).until(() -> store.availability().isAvailable(n1));
 		assertThat(store.availability().restarts(n1)).isZero();
 	}
 
@@ -108,6 +194,12 @@ class NodeAvailabilityIT {
 		MemcachedStore store = new MemcachedStore(this.ring.nodes(), true, TIMEOUT);
 		this.stores.add(store);
 		return store;
+	}
+
+	private static Duration timed(Runnable call) {
+		long start = System.nanoTime();
+		call.run();
+		return Duration.ofNanos(System.nanoTime() - start);
 	}
 
 	private MemcachedNode node(String id) {
