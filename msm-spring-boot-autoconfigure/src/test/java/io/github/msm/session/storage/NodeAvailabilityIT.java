@@ -94,6 +94,19 @@ class NodeAvailabilityIT {
 	}
 
 	@Test
+	void probe_KilledNodeStartedAgainOverTextProtocol_ShouldMarkItUpAndCountARestart() {
+		MemcachedStore store = store(memcached.nodesProperty(), false);
+		MemcachedNode n1 = node("n1");
+		memcached.node("n1").kill();
+		store.get(n1, "k");
+
+		memcached.node("n1").restart();
+
+		await().atMost(BACK_WITHIN).until(() -> store.availability().isAvailable(n1));
+		assertThat(store.availability().restarts(n1)).isEqualTo(1);
+	}
+
+	@Test
 	void readAll_HungNode_ShouldFailWithinOneTimeoutAndThenAtOnce() {
 		MemcachedStore store = store(memcached.nodesProperty());
 		MemcachedNode n1 = node("n1");
@@ -167,6 +180,16 @@ class NodeAvailabilityIT {
 	}
 
 	@Test
+	void constructor_HungNode_ShouldStartItDownWithinOneTimeout() {
+		memcached.node("n1").hang();
+
+		Duration construction = timed(() -> store(memcached.nodesProperty()));
+
+		assertThat(construction).isLessThan(TIMEOUT.plus(MARGIN));
+		assertThat(this.stores.get(0).availability().available()).extracting(MemcachedNode::id).containsExactly("n2");
+	}
+
+	@Test
 	void constructor_UnresolvableHost_ShouldStartTheNodeDownAndServeTheOthers() {
 		MemcachedStore store = store(memcached.nodesProperty() + " n9:no-such-host.invalid:11211");
 		MemcachedNode n9 = node("n9");
@@ -190,8 +213,12 @@ class NodeAvailabilityIT {
 	}
 
 	private MemcachedStore store(String nodes) {
+		return store(nodes, true);
+	}
+
+	private MemcachedStore store(String nodes, boolean binaryProtocol) {
 		this.ring = NodeRing.parse(List.of(nodes));
-		MemcachedStore store = new MemcachedStore(this.ring.nodes(), true, TIMEOUT);
+		MemcachedStore store = new MemcachedStore(this.ring.nodes(), binaryProtocol, TIMEOUT);
 		this.stores.add(store);
 		return store;
 	}
