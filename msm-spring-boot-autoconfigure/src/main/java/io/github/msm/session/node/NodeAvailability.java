@@ -8,7 +8,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -22,10 +25,16 @@ import org.jspecify.annotations.Nullable;
  * restart): each such return raises the node's {@linkplain #restarts(MemcachedNode)
  * restart count}, so that sessions whose copies lived there can be written again.
  *
+ * <p>
+ * Each change is logged once: a node going down at WARN, coming back at INFO, coming
+ * back empty (restarted) at WARN. Requests that skip a down node log nothing.
+ *
  * @author msm-spring-boot
  * @since 0.1.0
  */
 public final class NodeAvailability {
+
+	private static final Log logger = LogFactory.getLog(NodeAvailability.class);
 
 	private final Map<MemcachedNode, State> states = new LinkedHashMap<>();
 
@@ -67,17 +76,16 @@ public final class NodeAvailability {
 		if (state == null) {
 			return;
 		}
-		boolean wasUp;
 		synchronized (state) {
-			wasUp = state.up;
+			boolean wasUp = state.up;
 			state.up = false;
 			state.lastError = reason;
 			if (wasUp) {
 				state.since = this.clock.instant();
+				logger.warn("memcached node " + node + " is down (" + reason
+						+ "); requests skip it until it answers again");
+				notifyListeners((listener) -> listener.down(node, reason));
 			}
-		}
-		if (wasUp) {
-			this.listeners.forEach((listener) -> listener.down(node, reason));
 		}
 	}
 
@@ -92,9 +100,8 @@ public final class NodeAvailability {
 		if (state == null) {
 			return;
 		}
-		boolean wasDown;
 		synchronized (state) {
-			wasDown = !state.up;
+			boolean wasDown = !state.up;
 			state.up = true;
 			if (restarted) {
 				state.restarts++;
@@ -102,9 +109,16 @@ public final class NodeAvailability {
 			if (wasDown) {
 				state.since = this.clock.instant();
 			}
-		}
-		if (wasDown || restarted) {
-			this.listeners.forEach((listener) -> listener.up(node, restarted));
+			if (restarted) {
+				logger.warn("memcached node " + node + (wasDown ? " is back, " : " ")
+						+ "restarted: the items it held are lost");
+			}
+			else if (wasDown) {
+				logger.info("memcached node " + node + " is back");
+			}
+			if (wasDown || restarted) {
+				notifyListeners((listener) -> listener.up(node, restarted));
+			}
 		}
 	}
 
@@ -114,9 +128,16 @@ public final class NodeAvailability {
 		return (state != null) ? state.restarts : 0;
 	}
 
-	/** The node's state for operators (health, actuator). */
+	/**
+	 * The node's state for operators (health, actuator).
+	 * @param node the node
+	 * @return its state; a node that is not one of this instance's reads as down
+	 */
 	public Status status(MemcachedNode node) {
 		State state = this.states.get(node);
+		if (state == null) {
+			return new Status(node, false, null, "not a configured node", 0);
+		}
 		synchronized (state) {
 			return new Status(node, state.up, state.since, state.lastError, state.restarts);
 		}
@@ -131,6 +152,21 @@ public final class NodeAvailability {
 	}
 
 	/**
+	 * Tells every listener; one that throws is logged and does not keep the others (or
+	 * the operation that noticed the change) from going on.
+	 */
+	private void notifyListeners(Consumer<Listener> call) {
+		for (Listener listener : this.listeners) {
+			try {
+				call.accept(listener);
+			}
+			catch (RuntimeException ex) {
+				logger.warn("NodeAvailability listener " + listener + " failed", ex);
+			}
+		}
+	}
+
+	/**
 	 * A node's state.
 	 * @param node the node
 	 * @param up whether it is up
@@ -142,7 +178,12 @@ public final class NodeAvailability {
 			long restarts) {
 	}
 
-	/** Told when a node goes down or comes back. Must not block. */
+	/**
+	 * Told when a node goes down or comes back, in the order the node's state changed.
+	 * Called on the thread that noticed the change (a request thread, the store's probe
+	 * thread or one of its workers, never memcached's IO thread) while the node's state is
+	 * locked: must not block, nor mark nodes up or down itself.
+	 */
 	public interface Listener {
 
 		void down(MemcachedNode node, String reason);

@@ -1,18 +1,24 @@
 package io.github.msm.session.storage;
 
-import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeAvailability;
@@ -20,10 +26,17 @@ import net.spy.memcached.CASResponse;
 import net.spy.memcached.CASValue;
 import net.spy.memcached.ConnectionFactory;
 import net.spy.memcached.ConnectionFactoryBuilder;
+import net.spy.memcached.ConnectionObserver;
 import net.spy.memcached.FailureMode;
 import net.spy.memcached.MemcachedClient;
+import net.spy.memcached.OperationFactory;
+import net.spy.memcached.OperationTimeoutException;
 import net.spy.memcached.internal.OperationFuture;
+import net.spy.memcached.ops.OperationException;
+import net.spy.memcached.ops.OperationStatus;
 import net.spy.memcached.ops.StatusCode;
+import net.spy.memcached.protocol.ascii.AsciiOperationFactory;
+import net.spy.memcached.protocol.binary.BinaryOperationFactory;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -33,13 +46,39 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>
  * Each node gets its own spymemcached client, so the store, not a hashing locator,
- * decides where a key lives, and a dead or hung node only stalls the calls meant for
- * it. Each client has one node, so its failure mode is {@code Retry}: a call waits (up
- * to the operation timeout) for the node to connect instead of being cancelled or moved
- * to another node. Failures never throw: reads answer "missing", writes answer {@code false}, and
- * the caller decides what that means for the session. Asynchronous writes are queued on
- * the node's connection and not waited for; memcached answers a connection's commands in
- * order, so a later read on the same node sees them.
+ * decides where a key lives, and a dead or hung node only stalls the calls meant for it.
+ * Failures never throw: reads answer "missing" ({@link #readAll} answers {@code null}),
+ * writes answer {@code false} or {@code FAILED}, and the caller decides what that means
+ * for the session. Asynchronous writes are queued on the node's connection and not waited
+ * for; memcached answers a connection's commands in order, so a later read on the same
+ * node sees them.
+ *
+ * <p>
+ * <strong>Down nodes.</strong> The store owns the {@linkplain #availability()
+ * availability} of its nodes. Every call first asks it whether its node is up; a call to
+ * a down node fails at once without touching the network, and an asynchronous write to it
+ * is not sent. Any failure or timeout of a call marks its node down, so a dead or hung
+ * node costs one failed call, not one per request. A {@link NodeProbe} thread asks down
+ * nodes every second, and up nodes every few seconds, whether they are there and whether
+ * they restarted (came back empty), and marks them up. Nodes never make the constructor
+ * fail: one whose host does not resolve or that refuses connections starts down.
+ *
+ * <p>
+ * <strong>Failure mode {@code Cancel}.</strong> With one node per client, spymemcached's
+ * failure mode only decides what happens to a call while the node's connection is down.
+ * {@code Cancel} fails it at once: the store learns of a dead node from the first call
+ * after the crash instead of after a full timeout, and nothing waits in a queue to be sent
+ * when the connection comes back (with {@code Retry}, calls queued until the reconnect or
+ * the timeout, and writes still queued then went to a node that came back empty).
+ * {@code Redistribute} would move the call to another node, which only the store may
+ * choose. A hung node keeps its connection, so its calls run into the timeout; after two
+ * consecutive timeouts (the probe's included) spymemcached drops the connection and
+ * reconnects, at most a second apart.
+ *
+ * <p>
+ * <strong>Time.</strong> No call waits longer than the operation timeout (plus
+ * scheduling): a call's deadline is taken before its requests are queued, the requests of
+ * a pipelined read share it, and queueing itself may block at most that long.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -52,24 +91,44 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
-	private static final Log logger = LogFactory.getLog(MemcachedStore.class);
+	/**
+	 * Consecutive timeouts after which spymemcached drops and reopens a connection: 3
+	 * means after 2 (spymemcached subtracts 2 and compares with "more than").
+	 */
+	static final int TIMEOUT_EXCEPTION_THRESHOLD = 3;
 
-	private final Map<MemcachedNode, MemcachedClient> clients = new LinkedHashMap<>();
+	/** The longest spymemcached waits between two attempts to reconnect, in seconds. */
+	static final int MAX_RECONNECT_DELAY_SECONDS = 1;
+
+	/** The longest a probe waits for a node to answer. */
+	private static final Duration MAX_PROBE_TIMEOUT = Duration.ofSeconds(1);
 
 	private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+	private static final Log logger = LogFactory.getLog(MemcachedStore.class);
+
+	private final Map<MemcachedNode, NodeConnection> connections;
+
+	private final NodeAvailability availability;
+
+	private final NodeProbe probe;
+
+	private final ExecutorService workers = workers();
 
 	private final Map<MemcachedNode, Long> lastWarnings = new ConcurrentHashMap<>();
 
 	private final long timeoutMillis;
 
-	private final NodeAvailability availability;
-
 	private final OptionalInt serverItemSizeMax;
 
+	private volatile boolean closed;
+
 	/**
-	 * Connects to every node and asks each for its largest item size. Nodes that are down
-	 * do not fail this constructor (each costs it one operation timeout); their calls fail
-	 * until they come up.
+	 * Connects to every node, waiting at most the operation timeout for the connections,
+	 * then asks each connected node once for its {@code stats} (waiting at most the probe
+	 * timeout, {@code min(operationTimeout, 1 s)}). A node whose host does not resolve,
+	 * that does not accept a connection or does not answer in that time starts down; the
+	 * probe brings it up when it answers. Nodes never make this constructor fail.
 	 * @param nodes the nodes
 	 * @param binaryProtocol whether to speak the binary protocol (recommended: a too-large
 	 * item does not drop the connection)
@@ -78,24 +137,19 @@ public final class MemcachedStore implements AutoCloseable {
 	public MemcachedStore(List<MemcachedNode> nodes, boolean binaryProtocol, Duration operationTimeout) {
 		this.timeoutMillis = operationTimeout.toMillis();
 		this.availability = new NodeAvailability(nodes, Clock.systemUTC());
-		ConnectionFactory factory = new ConnectionFactoryBuilder()
-			.setProtocol(binaryProtocol ? ConnectionFactoryBuilder.Protocol.BINARY : ConnectionFactoryBuilder.Protocol.TEXT)
-			.setOpTimeout(this.timeoutMillis)
-			.setDaemon(true)
-			.setFailureMode(FailureMode.Retry)
-			.setTimeoutExceptionThreshold(20)
-			.setMaxReconnectDelay(5)
-			.build();
-		try {
-			for (MemcachedNode node : nodes) {
-				this.clients.put(node, new MemcachedClient(factory, List.of(new java.net.InetSocketAddress(node.host(), node.port()))));
-			}
+		Map<MemcachedNode, NodeConnection> connections = new LinkedHashMap<>();
+		OperationFactory operations = binaryProtocol ? new BinaryOperationFactory() : new AsciiOperationFactory();
+		Duration probeTimeout = (operationTimeout.compareTo(MAX_PROBE_TIMEOUT) < 0) ? operationTimeout
+				: MAX_PROBE_TIMEOUT;
+		this.probe = new NodeProbe(connections, this.availability, operations, probeTimeout);
+		for (MemcachedNode node : nodes) {
+			connections.put(node, new NodeConnection(node,
+					(observer) -> connectionFactory(binaryProtocol, observer), this.probe::wakeUp));
 		}
-		catch (IOException ex) {
-			close();
-			throw new IllegalStateException("Could not create memcached clients", ex);
-		}
+		this.connections = Collections.unmodifiableMap(connections);
+		connect();
 		this.serverItemSizeMax = readItemSizeMax();
+		this.probe.start();
 	}
 
 	/**
@@ -110,9 +164,13 @@ public final class MemcachedStore implements AutoCloseable {
 
 	private OptionalInt readItemSizeMax() {
 		OptionalInt smallest = OptionalInt.empty();
-		for (Map.Entry<MemcachedNode, MemcachedClient> entry : this.clients.entrySet()) {
+		for (MemcachedNode node : this.connections.keySet()) {
+			MemcachedClient client = clientIfUp(node);
+			if (client == null) {
+				continue;
+			}
 			try {
-				for (Map<String, String> settings : entry.getValue().getStats("settings").values()) {
+				for (Map<String, String> settings : client.getStats("settings").values()) {
 					String value = settings.get("item_size_max");
 					if (value != null) {
 						int itemSizeMax = Integer.parseInt(value.trim());
@@ -123,49 +181,68 @@ public final class MemcachedStore implements AutoCloseable {
 				}
 			}
 			catch (RuntimeException ex) {
-				logger.debug("No item_size_max from node " + entry.getKey() + ": " + ex);
+				logger.debug("No item_size_max from node " + node + ": " + ex);
 			}
 		}
 		return smallest;
 	}
 
-	/** Which nodes are up. */
-	public NodeAvailability availability() {
-		return this.availability;
+	private ConnectionFactory connectionFactory(boolean binaryProtocol, ConnectionObserver observer) {
+		return new ConnectionFactoryBuilder()
+			.setProtocol(binaryProtocol ? ConnectionFactoryBuilder.Protocol.BINARY : ConnectionFactoryBuilder.Protocol.TEXT)
+			.setOpTimeout(this.timeoutMillis)
+			.setOpQueueMaxBlockTime(this.timeoutMillis)
+			.setDaemon(true)
+			.setFailureMode(FailureMode.Cancel)
+			.setTimeoutExceptionThreshold(TIMEOUT_EXCEPTION_THRESHOLD)
+			.setMaxReconnectDelay(MAX_RECONNECT_DELAY_SECONDS)
+			.setListenerExecutorService(this.workers)
+			.setInitialObservers(List.of(observer))
+			.build();
 	}
 
 	/**
-	 * Reads several keys from one node in one round trip, telling a failed node from
-	 * missing keys.
-	 * @param node the node
-	 * @param keys the keys
-	 * @return the values found, by key; {@code null} when the node is down or failed
+	 * Where spymemcached runs the completion listeners of unawaited writes, off its IO
+	 * thread; shared by the store's clients, none of which shuts it down.
 	 */
-	public @Nullable Map<String, StoredValue> readAll(MemcachedNode node, List<String> keys) {
-		if (!this.availability.isAvailable(node)) {
-			return null;
-		}
-		MemcachedClient client = client(node);
-		List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
-		Map<String, StoredValue> found = new LinkedHashMap<>();
-		try {
-			for (String key : keys) {
-				futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
+	private static ExecutorService workers() {
+		AtomicInteger count = new AtomicInteger();
+		ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+				(task) -> {
+					Thread thread = new Thread(task, "msm-memcached-listener-" + count.incrementAndGet());
+					thread.setDaemon(true);
+					return thread;
+				}, new ThreadPoolExecutor.DiscardPolicy());
+		workers.allowCoreThreadTimeOut(true);
+		return workers;
+	}
+
+	/** Creates the clients, then waits for their connections, all against one deadline. */
+	private void connect() {
+		long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
+		List<MemcachedNode> connecting = new ArrayList<>();
+		this.connections.forEach((node, connection) -> {
+			if (connection.open()) {
+				connecting.add(node);
 			}
-			for (int i = 0; i < keys.size(); i++) {
-				CASValue<byte[]> value = await(futures.get(i));
-				if (value != null && value.getValue() != null) {
-					found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
-				}
+			else {
+				this.availability.failed(node, "host " + node.host() + " does not resolve");
 			}
-			return found;
+		});
+		for (MemcachedNode node : connecting) {
+			if (!this.connections.get(node).awaitFirstConnect(deadline)) {
+				this.availability.failed(node, "no connection within " + this.timeoutMillis + " ms");
+			}
 		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			futures.forEach((future) -> future.cancel(false));
-			warn("get", node, keys.get(0), ex);
-			this.availability.failed(node, ex.toString());
-			return null;
-		}
+	}
+
+	/**
+	 * Which nodes are up. Calls to a down node fail at once; the store's probe marks nodes
+	 * up again and counts their restarts.
+	 * @return the store's node availability
+	 */
+	public NodeAvailability availability() {
+		return this.availability;
 	}
 
 	/** How long one operation may take before it counts as failed. */
@@ -177,36 +254,54 @@ public final class MemcachedStore implements AutoCloseable {
 	 * Reads several keys from one node in one round trip (the requests are pipelined).
 	 * @param node the node
 	 * @param keys the keys
-	 * @return the values found, by key; a node failure reads as all missing
+	 * @return the values found, by key; a down or failing node reads as all missing
+	 * @see #readAll(MemcachedNode, List)
 	 */
 	public Map<String, StoredValue> getAll(MemcachedNode node, List<String> keys) {
-		MemcachedClient client = client(node);
-		List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
-		Map<String, StoredValue> found = new LinkedHashMap<>();
-		try {
-			for (String key : keys) {
-				futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
-			}
-			for (int i = 0; i < keys.size(); i++) {
-				CASValue<byte[]> value = await(futures.get(i));
-				if (value != null && value.getValue() != null) {
-					found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
+		Map<String, StoredValue> found = readAll(node, keys);
+		return (found != null) ? found : Map.of();
+	}
+
+	/**
+	 * Reads several keys from one node in one round trip, telling a failed read from
+	 * missing keys. All requests of the call share one deadline: the call waits at most
+	 * the operation timeout, however many keys it reads.
+	 * @param node the node
+	 * @param keys the keys
+	 * @return the values found, by key (keys that are absent are left out), or
+	 * {@code null} when the node is down, failed or did not answer in time
+	 */
+	public @Nullable Map<String, StoredValue> readAll(MemcachedNode node, List<String> keys) {
+		if (keys.isEmpty()) {
+			return this.availability.isAvailable(node) ? Map.of() : null;
+		}
+		return call("get", node, keys.get(0), null, (client, deadline) -> {
+			List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
+			try {
+				for (String key : keys) {
+					futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
 				}
+				Map<String, StoredValue> found = new LinkedHashMap<>();
+				for (int i = 0; i < keys.size(); i++) {
+					CASValue<byte[]> value = await(futures.get(i), deadline);
+					if (value != null && value.getValue() != null) {
+						found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
+					}
+				}
+				return found;
 			}
-			return found;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			futures.forEach((future) -> future.cancel(false));
-			warn("get", node, keys.get(0), ex);
-			return Map.of();
-		}
+			catch (RuntimeException | TimeoutException | ExecutionException ex) {
+				futures.stream().filter((future) -> !future.isDone()).forEach((future) -> future.cancel(false));
+				throw ex;
+			}
+		});
 	}
 
 	/**
 	 * Reads one key.
 	 * @param node the node
 	 * @param key the key
-	 * @return the value, or {@code null} when missing or the node failed
+	 * @return the value, or {@code null} when missing or the node is down or failed
 	 */
 	public @Nullable StoredValue get(MemcachedNode node, String key) {
 		return getAll(node, List.of(key)).get(key);
@@ -221,12 +316,18 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return whether the node stored it
 	 */
 	public boolean set(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		return awaitBoolean("set", node, key, () -> client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+		return call("set", node, key, false, (client, deadline) -> Boolean.TRUE
+			.equals(await(client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE), deadline)));
 	}
 
-	/** Queues a {@code set} without waiting; failures are logged. */
+	/** Queues an {@code add} without waiting; not sent to a down node. */
+	public void addAsync(MemcachedNode node, String key, int expiration, byte[] bytes) {
+		send("add", node, key, (client) -> client.add(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+	}
+
+	/** Queues a {@code set} without waiting; not sent to a down node. */
 	public void setAsync(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		fireAndForget("set", node, key, () -> client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+		send("set", node, key, (client) -> client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
 	}
 
 	/**
@@ -239,10 +340,10 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return the outcome, with the new CAS token on success
 	 */
 	public WriteOutcome cas(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
-		OperationFuture<CASResponse> future = null;
-		try {
-			future = client(node).asyncCAS(key, cas, expiration, bytes, RawBytesTranscoder.INSTANCE);
-			CASResponse response = await(future);
+		return call("cas", node, key, WriteOutcome.FAILED, (client, deadline) -> {
+			OperationFuture<CASResponse> future = client.asyncCAS(key, cas, expiration, bytes,
+					RawBytesTranscoder.INSTANCE);
+			CASResponse response = await(future, deadline);
 			if (response == null) {
 				return WriteOutcome.FAILED;
 			}
@@ -252,30 +353,15 @@ public final class MemcachedStore implements AutoCloseable {
 				case NOT_FOUND -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
 				default -> WriteOutcome.FAILED;
 			};
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn("cas", node, key, ex);
-			return WriteOutcome.FAILED;
-		}
+		});
 	}
 
-	/** Queues a compare-and-set without waiting; a conflict or failure is only logged at DEBUG. */
+	/**
+	 * Queues a compare-and-set without waiting; not sent to a down node. A conflict is only
+	 * logged at DEBUG.
+	 */
 	public void casAsync(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
-		try {
-			OperationFuture<CASResponse> future = client(node).asyncCAS(key, cas, expiration, bytes,
-					RawBytesTranscoder.INSTANCE);
-			future.addListener((done) -> {
-				if (!done.getStatus().isSuccess() && logger.isDebugEnabled()) {
-					logger.debug("cas " + key + " on " + node + ": " + done.getStatus().getMessage());
-				}
-			});
-		}
-		catch (RuntimeException ex) {
-			warn("cas", node, key, ex);
-		}
+		send("cas", node, key, (client) -> client.asyncCAS(key, cas, expiration, bytes, RawBytesTranscoder.INSTANCE));
 	}
 
 	/**
@@ -288,23 +374,15 @@ public final class MemcachedStore implements AutoCloseable {
 	 * {@code FAILED}
 	 */
 	public WriteOutcome add(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		OperationFuture<Boolean> future = null;
-		try {
-			future = client(node).add(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
-			if (Boolean.TRUE.equals(await(future))) {
+		return call("add", node, key, WriteOutcome.FAILED, (client, deadline) -> {
+			OperationFuture<Boolean> future = client.add(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
+			if (Boolean.TRUE.equals(await(future, deadline))) {
 				return new WriteOutcome(WriteResult.OK, casOf(future));
 			}
-			return future.getStatus().getStatusCode() == StatusCode.ERR_EXISTS
-					|| future.getStatus().getStatusCode() == StatusCode.ERR_NOT_STORED
-							? new WriteOutcome(WriteResult.CONFLICT, 0) : WriteOutcome.FAILED;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn("add", node, key, ex);
-			return WriteOutcome.FAILED;
-		}
+			StatusCode status = future.getStatus().getStatusCode();
+			return (status == StatusCode.ERR_EXISTS || status == StatusCode.ERR_NOT_STORED)
+					? new WriteOutcome(WriteResult.CONFLICT, 0) : WriteOutcome.FAILED;
+		});
 	}
 
 	/**
@@ -316,19 +394,11 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return {@code OK} with the new CAS token, else {@code FAILED}
 	 */
 	public WriteOutcome setAndGetCas(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		OperationFuture<Boolean> future = null;
-		try {
-			future = client(node).set(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
-			return Boolean.TRUE.equals(await(future)) ? new WriteOutcome(WriteResult.OK, casOf(future))
+		return call("set", node, key, WriteOutcome.FAILED, (client, deadline) -> {
+			OperationFuture<Boolean> future = client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
+			return Boolean.TRUE.equals(await(future, deadline)) ? new WriteOutcome(WriteResult.OK, casOf(future))
 					: WriteOutcome.FAILED;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn("set", node, key, ex);
-			return WriteOutcome.FAILED;
-		}
+		});
 	}
 
 	/** The CAS token a completed write reported; 0 when the protocol does not report it. */
@@ -342,14 +412,9 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
-	/** Queues an {@code add} without waiting; an existing key or a failure is only logged at DEBUG. */
-	public void addAsync(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		fireAndForget("add", node, key, () -> client(node).add(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
-	}
-
-	/** Queues a {@code touch} (new expiration, same value) without waiting. */
+	/** Queues a {@code touch} (new expiration, same value) without waiting; not sent to a down node. */
 	public void touchAsync(MemcachedNode node, String key, int expiration) {
-		fireAndForget("touch", node, key, () -> client(node).touch(key, expiration));
+		send("touch", node, key, (client) -> client.touch(key, expiration));
 	}
 
 	/**
@@ -360,61 +425,82 @@ public final class MemcachedStore implements AutoCloseable {
 	 * {@code FAILED}
 	 */
 	public WriteResult delete(MemcachedNode node, String key) {
-		Future<Boolean> future = null;
-		try {
-			future = client(node).delete(key);
-			return Boolean.TRUE.equals(await(future)) ? WriteResult.OK : WriteResult.NOT_FOUND;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn("delete", node, key, ex);
-			return WriteResult.FAILED;
-		}
+		return call("delete", node, key, WriteResult.FAILED,
+				(client, deadline) -> Boolean.TRUE.equals(await(client.delete(key), deadline)) ? WriteResult.OK
+						: WriteResult.NOT_FOUND);
 	}
 
-	/** Queues a {@code delete} without waiting. */
+	/** Queues a {@code delete} without waiting; not sent to a down node. */
 	public void deleteAsync(MemcachedNode node, String key) {
-		fireAndForget("delete", node, key, () -> client(node).delete(key));
+		send("delete", node, key, (client) -> client.delete(key));
 	}
 
-	private boolean awaitBoolean(String operation, MemcachedNode node, String key,
-			java.util.function.Supplier<Future<Boolean>> call) {
-		Future<Boolean> future = null;
+	/**
+	 * Runs a call that waits for its answer, unless the node is down.
+	 * @param failed what the call answers when the node is down or the call fails
+	 */
+	private <R extends @Nullable Object> R call(String operation, MemcachedNode node, String key, R failed,
+			Exchange<R> exchange) {
+		MemcachedClient client = clientIfUp(node);
+		if (client == null) {
+			return failed;
+		}
+		long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
 		try {
-			future = call.get();
-			return Boolean.TRUE.equals(await(future));
+			return exchange.run(client, deadline);
 		}
 		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			if (future != null) {
-				future.cancel(false);
-			}
-			warn(operation, node, key, ex);
-			return false;
+			failed(operation, node, key, ex);
+			return failed;
 		}
 	}
 
-	private void fireAndForget(String operation, MemcachedNode node, String key,
-			java.util.function.Supplier<? extends Future<Boolean>> call) {
+	/**
+	 * Queues an operation without waiting, unless the node is down. Its completion is
+	 * looked at on a worker thread, never on spymemcached's IO thread.
+	 */
+	private void send(String operation, MemcachedNode node, String key,
+			Function<MemcachedClient, OperationFuture<?>> request) {
+		MemcachedClient client = clientIfUp(node);
+		if (client == null) {
+			return;
+		}
 		try {
-			Future<Boolean> future = call.get();
-			if (future instanceof OperationFuture<Boolean> operationFuture) {
-				operationFuture.addListener((done) -> {
-					if (!done.getStatus().isSuccess() && logger.isDebugEnabled()) {
-						logger.debug(operation + " " + key + " on " + node + ": " + done.getStatus().getMessage());
-					}
-				});
-			}
+			request.apply(client).addListener((done) -> completed(operation, node, key, done.getStatus()));
 		}
 		catch (RuntimeException ex) {
-			warn(operation, node, key, ex);
+			failed(operation, node, key, ex);
 		}
 	}
 
-	private <T> @Nullable T await(Future<T> future) throws TimeoutException, ExecutionException {
+	/** An unawaited operation completed: cancelled or timed out means its node failed. */
+	private void completed(String operation, MemcachedNode node, String key, OperationStatus status) {
+		if (status.isSuccess() || this.closed) {
+			return;
+		}
+		if (status.getStatusCode() == StatusCode.CANCELLED) {
+			this.availability.failed(node, operation + " cancelled (no connection)");
+		}
+		else if (status.getStatusCode() == StatusCode.TIMEDOUT) {
+			this.availability.failed(node, operation + " timed out");
+		}
+		else if (logger.isDebugEnabled()) {
+			logger.debug(operation + " " + key + " on " + node + ": " + status.getMessage());
+		}
+	}
+
+	private @Nullable MemcachedClient clientIfUp(MemcachedNode node) {
+		if (this.closed || !this.availability.isAvailable(node)) {
+			return null;
+		}
+		NodeConnection connection = this.connections.get(node);
+		return (connection != null) ? connection.client() : null;
+	}
+
+	/** Waits for the answer until the deadline (a {@link System#nanoTime()} value). */
+	private static <T> @Nullable T await(Future<T> future, long deadline) throws TimeoutException, ExecutionException {
 		try {
-			return future.get(this.timeoutMillis, TimeUnit.MILLISECONDS);
+			return future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
@@ -422,17 +508,41 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
-	private MemcachedClient client(MemcachedNode node) {
-		MemcachedClient client = this.clients.get(node);
-		if (client == null) {
-			throw new IllegalArgumentException("unknown node " + node);
+	/**
+	 * A call failed. A timeout, a cancellation (no connection) or a client that cannot
+	 * take the call marks the node down, logged once by the availability. A call the node
+	 * refused (bad key, server error) or an interrupt says nothing about the node: it is
+	 * logged at WARN, at most once per node and interval.
+	 */
+	private void failed(String operation, MemcachedNode node, String key, Exception ex) {
+		if (this.closed) {
+			return;
 		}
-		return client;
+		Throwable cause = (ex instanceof ExecutionException && ex.getCause() != null) ? ex.getCause() : ex;
+		if (cause instanceof IllegalArgumentException || cause instanceof OperationException
+				|| cause instanceof InterruptedException) {
+			warn(operation, node, key, ex);
+			return;
+		}
+		if (logger.isDebugEnabled()) {
+			logger.debug("memcached " + operation + " of '" + key + "' on node " + node + " failed", ex);
+		}
+		String reason;
+		if (cause instanceof TimeoutException || cause instanceof OperationTimeoutException) {
+			reason = " timed out after " + this.timeoutMillis + " ms";
+		}
+		else if (cause instanceof CancellationException) {
+			reason = " cancelled (no connection)";
+		}
+		else {
+			reason = " failed: " + cause;
+		}
+		this.availability.failed(node, operation + reason);
 	}
 
 	/**
-	 * Logs a failure at WARN at most once per node and interval, so a dead node shows in
-	 * the log without flooding it with one line per request.
+	 * Logs a failure at WARN at most once per node and interval, so that a failure that
+	 * repeats shows in the log without flooding it with one line per request.
 	 */
 	private void warn(String operation, MemcachedNode node, String key, Exception ex) {
 		String message = "memcached " + operation + " of '" + key + "' on node " + node + " failed: " + ex;
@@ -441,7 +551,7 @@ public final class MemcachedStore implements AutoCloseable {
 		boolean due = (last == null) ? this.lastWarnings.putIfAbsent(node, now) == null
 				: (now - last >= WARN_INTERVAL_NANOS && this.lastWarnings.replace(node, last, now));
 		if (due) {
-			logger.warn(message + " (more failures of this node in the next "
+			logger.warn(message + " (more such failures of this node in the next "
 					+ TimeUnit.NANOSECONDS.toSeconds(WARN_INTERVAL_NANOS) + " s are logged at DEBUG)");
 		}
 		else if (logger.isDebugEnabled()) {
@@ -449,11 +559,27 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Stops the probe and the clients. Writes still queued for an up node get up to a
+	 * second to go out; those for a down node are dropped.
+	 */
 	@Override
 	public void close() {
-		for (MemcachedClient client : this.clients.values()) {
-			client.shutdown(1, TimeUnit.SECONDS);
+		if (this.closed) {
+			return;
 		}
+		this.closed = true;
+		this.probe.stop();
+		this.connections.forEach((node, connection) -> connection.close(this.availability.isAvailable(node) ? 1000 : 0));
+		this.workers.shutdown();
+	}
+
+	/** Sends requests and waits for their answers until the deadline. */
+	@FunctionalInterface
+	private interface Exchange<R extends @Nullable Object> {
+
+		R run(MemcachedClient client, long deadline) throws TimeoutException, ExecutionException;
+
 	}
 
 }
