@@ -28,6 +28,8 @@ abstract class RepositoryITSupport {
 
 	private final List<MemcachedSessionRepository> repositories = new ArrayList<>();
 
+	private final java.util.Map<MemcachedSessionRepository, MemcachedStore> stores = new java.util.HashMap<>();
+
 	/** The servers of the test class, a static {@code @RegisterExtension} field. */
 	abstract MemcachedServers servers();
 
@@ -49,7 +51,13 @@ abstract class RepositoryITSupport {
 		repository.setMetrics(new SessionMetrics(registry));
 		repository.setClock(clock);
 		this.repositories.add(repository);
+		this.stores.put(repository, store);
 		return repository;
+	}
+
+	/** The store a repository of this test uses. */
+	MemcachedStore storeOf(MemcachedSessionRepository repository) {
+		return this.stores.get(repository);
 	}
 
 	static SessionSerializer kryo() {

@@ -148,8 +148,9 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 		this.connections = Collections.unmodifiableMap(connections);
 		connect();
-		this.serverItemSizeMax = readItemSizeMax();
 		this.probe.start();
+		// after the first probe, which leaves hung nodes down: they would hold this up
+		this.serverItemSizeMax = readItemSizeMax();
 	}
 
 	/**
