@@ -271,6 +271,28 @@ class NodeFailoverIT extends RepositoryITSupport {
 		}
 	}
 
+	@Test
+	void findById_WhilePrimaryIsHung_ShouldWaitAtMostOneTimeoutThenSkipTheNodeAndUseItAgainWhenResumed() {
+		MemcachedSession session = storedOn("n1");
+		this.repository.awaitBackupWrites();
+		memcached.node("n1").hang();
+
+		long first = timed(() -> assertThat(this.repository.findById(session.getId())).isNotNull());
+		long second = timed(() -> assertThat(this.repository.findById(session.getId())).isNotNull());
+		memcached.node("n1").resume();
+
+		assertThat(first).as("first request, ms").isLessThan(1000 + 500);
+		assertThat(second).as("once the node is known down, ms").isLessThan(200);
+		await().atMost(Duration.ofSeconds(10)).until(() -> "n1"
+			.equals(this.repository.nodeIdOf(this.repository.createSession().getId())));
+	}
+
+	private static long timed(Runnable request) {
+		long start = System.nanoTime();
+		request.run();
+		return (System.nanoTime() - start) / 1_000_000;
+	}
+
 	private MemcachedSession storedOn(String nodeId) {
 		MemcachedSession session = sessionOn(this.repository, nodeId);
 		session.setAttribute("user", "alice");
