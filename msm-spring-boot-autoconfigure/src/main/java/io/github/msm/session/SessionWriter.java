@@ -15,8 +15,6 @@ import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeSelector;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.storage.WriteOutcome;
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -37,11 +35,6 @@ import org.jspecify.annotations.Nullable;
  * @since 0.1.0
  */
 final class SessionWriter {
-
-	private static final Log logger = LogFactory.getLog(SessionWriter.class);
-
-	/** Room memcached needs beside the value inside one item (header, key, flags). */
-	private static final int ITEM_OVERHEAD = 64;
 
 	private static final long MAX_BACKOFF_NANOS = 32_000_000;
 
@@ -70,6 +63,8 @@ final class SessionWriter {
 
 	private final AccessWriter accessWriter;
 
+	private final WriteProblems problems;
+
 	private final SaveLocks locks = new SaveLocks();
 
 	private final Settings settings;
@@ -83,6 +78,7 @@ final class SessionWriter {
 		this.backup = backup;
 		this.remover = remover;
 		this.settings = settings;
+		this.problems = new WriteProblems(settings.metrics(), settings.maxItemSize());
 		this.accessWriter = new AccessWriter(store, nodes, lifetime, backup, settings.keys(), settings.metrics());
 	}
 
@@ -107,7 +103,7 @@ final class SessionWriter {
 		String lockId = (changes.storedId() != null) ? changes.storedId() : changes.id();
 		SaveLocks.Held held = this.locks.acquire(lockId, deadline);
 		if (held == null) {
-			return failed(changes, "other saves of this session on this server did not finish in time");
+			return this.problems.failed(changes, "other saves of this session on this server did not finish in time");
 		}
 		try {
 			StoredSession base = newer(changes.base(), held.lastWritten());
@@ -133,13 +129,13 @@ final class SessionWriter {
 		Data data = plan(null, changes);
 		byte[] bytes = SessionCodec.encodeData(data);
 		String key = this.settings.keys().data(changes.id());
-		if (isOversize(changes.id(), key, bytes)) {
+		if (this.problems.isOversize(changes.id(), key, bytes)) {
 			return null;
 		}
 		int expiration = dataExpiration(data);
 		WriteOutcome outcome = this.store.setAndGetCas(node, key, expiration, bytes);
 		if (!outcome.isOk()) {
-			return failed(changes, "the primary node did not confirm the write");
+			return this.problems.failed(changes, "the primary node did not confirm the write");
 		}
 		return stored(changes.id(), node, key, data, bytes, expiration, outcome);
 	}
@@ -149,31 +145,27 @@ final class SessionWriter {
 		String key = this.settings.keys().data(changes.id());
 		StoredSession current = base;
 		for (int attempt = 0;; attempt++) {
-			if (current.cas() == 0) {
-				current = reread(changes, node);
-				if (current == null) {
-					return null;
-				}
-			}
-			Data data = plan(current, changes);
-			byte[] bytes = SessionCodec.encodeData(data);
-			if (isOversize(changes.id(), key, bytes)) {
+			current = withCas(current, changes, node);
+			Version next = (current != null) ? nextVersion(current, changes, key) : null;
+			if (next == null) {
 				return null;
 			}
-			int expiration = dataExpiration(data);
+			Data data = next.data();
+			byte[] bytes = next.bytes();
+			int expiration = next.expiration();
 			WriteOutcome outcome = this.store.cas(node, key, current.cas(), expiration, bytes);
 			switch (outcome.result()) {
 				case OK:
 					return stored(changes.id(), node, key, data, bytes, expiration, outcome);
 				case NOT_FOUND:
-					return gone(changes, false);
+					return this.problems.gone(changes, false);
 				case FAILED:
-					return failed(changes, "the primary node did not confirm the write");
+					return this.problems.failed(changes, "the primary node did not confirm the write");
 				default:
 					this.settings.metrics().conflict();
 			}
 			if (!backOff(attempt, deadline)) {
-				return failed(changes, "the session kept changing on other servers until the deadline");
+				return this.problems.failed(changes, "the session kept changing on other servers until the deadline");
 			}
 			current = reread(changes, node);
 			if (current == null) {
@@ -208,7 +200,7 @@ final class SessionWriter {
 		SessionChanges moved = changes.movedTo(newId);
 		SaveLocks.Held held = this.locks.acquire(newId, deadline);
 		if (held == null) {
-			return failed(moved, "other saves of this session on this server did not finish in time");
+			return this.problems.failed(moved, "other saves of this session on this server did not finish in time");
 		}
 		try {
 			StoredSession stored = add(moved, target, deadline);
@@ -228,7 +220,7 @@ final class SessionWriter {
 		Data data = plan(moved.base(), moved);
 		byte[] bytes = SessionCodec.encodeData(data);
 		String key = this.settings.keys().data(moved.id());
-		if (isOversize(moved.id(), key, bytes)) {
+		if (this.problems.isOversize(moved.id(), key, bytes)) {
 			return null;
 		}
 		int expiration = dataExpiration(data);
@@ -239,12 +231,12 @@ final class SessionWriter {
 			case CONFLICT:
 				break;
 			default:
-				return failed(moved, "the node it moves to did not confirm the write");
+				return this.problems.failed(moved, "the node it moves to did not confirm the write");
 		}
 		Read there = this.reader.read(moved.id(), target);
 		if (there.status() != SessionReader.Status.FOUND) {
-			return (there.status() == SessionReader.Status.DELETED) ? gone(moved, true)
-					: failed(moved, "the node it moves to failed");
+			return (there.status() == SessionReader.Status.DELETED) ? this.problems.gone(moved, true)
+					: this.problems.failed(moved, "the node it moves to failed");
 		}
 		if (!moved.hasEdits()) {
 			return there.session();
@@ -267,23 +259,19 @@ final class SessionWriter {
 		String oldKey = keys.data(oldId);
 		StoredSession current = base;
 		for (int attempt = 0;; attempt++) {
-			if (current.cas() == 0) {
-				current = reread(changes, node);
-				if (current == null) {
-					return null;
-				}
-			}
-			Data data = plan(current, changes);
-			byte[] bytes = SessionCodec.encodeData(data);
-			if (isOversize(changes.id(), newKey, bytes)) {
+			current = withCas(current, changes, node);
+			Version next = (current != null) ? nextVersion(current, changes, newKey) : null;
+			if (next == null) {
 				this.store.delete(node, newKey);
 				return null;
 			}
-			int expiration = dataExpiration(data);
+			Data data = next.data();
+			byte[] bytes = next.bytes();
+			int expiration = next.expiration();
 			WriteOutcome written = this.store.setAndGetCas(node, newKey, expiration, bytes);
 			if (!written.isOk()) {
 				this.store.delete(node, newKey);
-				return failed(changes, "the primary node did not confirm the write");
+				return this.problems.failed(changes, "the primary node did not confirm the write");
 			}
 			int tombstoneExpiration = this.lifetime.expiration(SessionLifetime.GRACE);
 			WriteOutcome tombstone = this.store.cas(node, oldKey, current.cas(), tombstoneExpiration,
@@ -297,14 +285,14 @@ final class SessionWriter {
 					break;
 				case NOT_FOUND:
 					this.store.delete(node, newKey);
-					return gone(changes, false);
+					return this.problems.gone(changes, false);
 				default:
 					this.store.delete(node, newKey);
-					return failed(changes, "the primary node did not confirm the write");
+					return this.problems.failed(changes, "the primary node did not confirm the write");
 			}
 			if (!backOff(attempt, deadline)) {
 				this.store.delete(node, newKey);
-				return failed(changes, "the session kept changing on other servers until the deadline");
+				return this.problems.failed(changes, "the session kept changing on other servers until the deadline");
 			}
 			current = reread(changes, node);
 			if (current == null) {
@@ -368,15 +356,36 @@ final class SessionWriter {
 		return new StoredSession(data, outcome.cas(), data.access());
 	}
 
+	/** The next version as stored, or {@code null} when it is too large to store (reported). */
+	private record Version(Data data, byte[] bytes, int expiration) {
+	}
+
+	private @Nullable Version nextVersion(StoredSession current, SessionChanges changes, String key) {
+		Data data = plan(current, changes);
+		byte[] bytes = SessionCodec.encodeData(data);
+		if (this.problems.isOversize(changes.id(), key, bytes)) {
+			return null;
+		}
+		return new Version(data, bytes, dataExpiration(data));
+	}
+
+	/**
+	 * The version to compare-and-set against: a version this server wrote without
+	 * learning its CAS token (text protocol) is read again first.
+	 */
+	private @Nullable StoredSession withCas(StoredSession current, SessionChanges changes, MemcachedNode node) {
+		return (current.cas() != 0) ? current : reread(changes, node);
+	}
+
 	private @Nullable StoredSession reread(SessionChanges changes, MemcachedNode node) {
 		String id = (changes.storedId() != null) ? changes.storedId() : changes.id();
 		Read read = this.reader.read(id, node);
 		return switch (read.status()) {
 			case FOUND -> read.session();
-			case ABSENT -> gone(changes, false);
-			case DELETED -> gone(changes, true);
-			case FAILED -> failed(changes, "the primary node failed");
-			default -> failed(changes, "the stored session can no longer be read by this server");
+			case ABSENT -> this.problems.gone(changes, false);
+			case DELETED -> this.problems.gone(changes, true);
+			case FAILED -> this.problems.failed(changes, "the primary node failed");
+			default -> this.problems.failed(changes, "the stored session can no longer be read by this server");
 		};
 	}
 
@@ -406,43 +415,5 @@ final class SessionWriter {
 		return true;
 	}
 
-	/**
-	 * The session was deleted (logout) or renamed (login) by another request after this
-	 * one read it: its change is not written back, so the deleted session stays deleted
-	 * and the old id of a renamed one stays dead. Counted, and logged.
-	 */
-	private @Nullable StoredSession gone(SessionChanges changes, boolean renamed) {
-		if (!changes.hasEdits()) {
-			return null;
-		}
-		this.settings.metrics().discarded(renamed);
-		String message = "Session " + changes.id() + ": change of " + changes.describe() + " was not stored: the session"
-				+ (renamed ? " was renamed (login) or moved" : " was deleted (logout or expiry)")
-				+ " by another request meanwhile";
-		if (renamed) {
-			logger.warn(message);
-		}
-		else {
-			logger.info(message);
-		}
-		return null;
-	}
-
-	private @Nullable StoredSession failed(SessionChanges changes, String reason) {
-		this.settings.metrics().writeFailure();
-		logger.warn("Session " + changes.id() + ": change of " + changes.describe() + " was not stored: " + reason);
-		return null;
-	}
-
-	private boolean isOversize(String id, String key, byte[] bytes) {
-		int maxItemSize = this.settings.maxItemSize();
-		if (bytes.length + key.length() + ITEM_OVERHEAD <= maxItemSize) {
-			return false;
-		}
-		this.settings.metrics().oversize();
-		logger.warn("Session " + id + " is " + bytes.length + " bytes, over msm.max-item-size (" + maxItemSize
-				+ " bytes): this write is skipped, the stored version (if any) stays as it was");
-		return true;
-	}
 
 }
