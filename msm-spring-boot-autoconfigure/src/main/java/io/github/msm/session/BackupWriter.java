@@ -16,6 +16,7 @@ import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.storage.StoredValue;
 import io.github.msm.session.storage.WriteOutcome;
 import io.github.msm.session.storage.WriteResult;
+import org.jspecify.annotations.Nullable;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -60,6 +61,17 @@ final class BackupWriter implements AutoCloseable {
 	private final ThreadLocal<List<Runnable>> deferred = new ThreadLocal<>();
 
 	private volatile boolean closed;
+
+	/** Data writes still queued, by session: the newest version this server holds. */
+	private final Map<String, Queued> queued = new ConcurrentHashMap<>();
+
+	/**
+	 * A data write waiting in a lane.
+	 * @param version its version
+	 * @param bytes the data item
+	 */
+	record Queued(long version, byte[] bytes) {
+	}
 
 	private final AtomicLong lastWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
 
@@ -121,7 +133,31 @@ final class BackupWriter implements AutoCloseable {
 	 * @param bytes the data item
 	 */
 	void writeData(String sessionId, MemcachedNode node, String key, long version, int expiration, byte[] bytes) {
+		Queued pending = new Queued(version, bytes);
+		if (this.async) {
+			this.queued.merge(sessionId, pending, (a, b) -> (b.version() >= a.version()) ? b : a);
+		}
 		submit(sessionId, node, () -> {
+			try {
+				writeVersioned(sessionId, node, key, version, expiration, bytes);
+			}
+			finally {
+				this.queued.remove(sessionId, pending);
+			}
+		});
+	}
+
+	/**
+	 * The newest data write of a session still queued on this server, so that a failover
+	 * read never takes an older copy than this server wrote.
+	 */
+	@Nullable Queued queued(String sessionId) {
+		return this.queued.get(sessionId);
+	}
+
+	private void writeVersioned(String sessionId, MemcachedNode node, String key, long version, int expiration,
+			byte[] bytes) {
+		{
 			for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
 				StoredValue current = this.store.get(node, key);
 				WriteOutcome outcome;
@@ -143,7 +179,7 @@ final class BackupWriter implements AutoCloseable {
 				}
 			}
 			dropped("data of session " + sessionId, node);
-		});
+		}
 	}
 
 	/**

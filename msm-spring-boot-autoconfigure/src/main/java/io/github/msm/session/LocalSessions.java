@@ -26,6 +26,12 @@ final class LocalSessions {
 
 	private final Cache<String, Data> sessions;
 
+	/** Local ids moved to a node, for requests still carrying the local id. */
+	private final Cache<String, String> attached = Caffeine.newBuilder()
+		.maximumSize(MAX_SESSIONS)
+		.expireAfterWrite(Duration.ofMinutes(5))
+		.build();
+
 	LocalSessions(Duration idle) {
 		Duration expiry = (idle.isZero() || idle.isNegative() || idle.compareTo(Duration.ofDays(1)) > 0)
 				? Duration.ofDays(1) : idle;
@@ -51,6 +57,19 @@ final class LocalSessions {
 
 	void remove(String id) {
 		this.sessions.invalidate(id);
+	}
+
+	/** Records that a local session now lives on a node under another id. */
+	void attached(@Nullable String localId, String newId) {
+		if (localId != null) {
+			this.sessions.invalidate(localId);
+			this.attached.put(localId, newId);
+		}
+	}
+
+	/** The id a local session took on a node, if it moved there a moment ago. */
+	@Nullable String attachedAs(String localId) {
+		return this.attached.getIfPresent(localId);
 	}
 
 	long size() {

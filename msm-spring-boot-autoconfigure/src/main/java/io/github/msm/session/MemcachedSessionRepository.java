@@ -220,27 +220,76 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		Assert.state(node != null || this.idFormat.isLocal(id),
 				() -> "Session id " + id + " was not made by this repository");
 		if (node != null && parts.nodes.isAvailable(node) && !parts.nodes.shouldLeave(node)) {
-			StoredSession stored = parts.writer.save(changes, node);
-			if (stored != null || parts.nodes.isAvailable(node)) {
-				session.saved(changes, stored);
+			try {
+				session.saved(changes, parts.writer.save(changes, node));
+				remember(changes, session);
+				return;
+			}
+			catch (SessionWriter.PrimaryDownException ex) {
+				// the node went down during the save: the session moves, below
+			}
+			catch (SessionWriter.SessionMovedException ex) {
+				saveMoved(session, changes, node, ex.newId);
 				remember(changes, session);
 				return;
 			}
 		}
-		MemcachedNode target = (node != null) ? parts.nodes.relocationTarget(node) : parts.nodes.nodeForNewSession();
+		MemcachedNode target = (node == null) ? parts.nodes.nodeFor(id)
+				: this.ring.isNodeIdInSessionId() ? parts.nodes.relocationTarget(node) : null;
 		if (target == null) {
-			String localId = this.idFormat.newLocalId();
-			String keptId = this.idFormat.isLocal(id) ? id : localId;
-			session.movedTo(keptId, changes, parts.local.save(changes.movedTo(keptId), parts.writer));
+			saveLocally(session, changes, node);
 		}
 		else {
 			String newId = this.idFormat.onNode(id, target);
-			session.movedTo(newId, changes, parts.writer.relocate(changes, newId, target, node));
-			if (node == null && newId.equals(session.getId())) {
-				parts.local.remove(id);
+			if (changes.isRenamed() && node != null) {
+				// a login whose node is down: the pre-login id must not come back there
+				parts.remover.block(this.idFormat.onNode(changes.storedId(), target), target,
+						changes.maxInactiveInterval());
 			}
+			StoredSession stored = parts.writer.relocate(changes, newId, target, node);
+			if (stored != null && node != null) {
+				this.metrics.relocated();
+			}
+			if (stored != null && node == null) {
+				parts.local.attached(changes.storedId(), newId);
+			}
+			session.movedTo(newId, changes, stored);
 		}
 		remember(changes, session);
+	}
+
+	/** No node is up: the session is kept in this server's memory until one is. */
+	private void saveLocally(MemcachedSession session, SessionChanges changes, @Nullable MemcachedNode node) {
+		RepositoryParts parts = parts();
+		String id = session.getId();
+		boolean keepsId = this.idFormat.isLocal(id) || !this.ring.isNodeIdInSessionId();
+		String localId = keepsId ? id : this.idFormat.newLocalId();
+		session.movedTo(localId, changes, parts.local.save(changes.movedTo(localId), parts.writer));
+		String storedId = changes.storedId();
+		if (storedId != null && !storedId.equals(localId)) {
+			MemcachedNode storedNode = this.idFormat.nodeOf(storedId);
+			if (storedNode != null) {
+				// the copies under the old id must not outlive the move, on any node
+				parts.remover.moved(storedId, null, storedNode, changes.maxInactiveInterval());
+			}
+			else {
+				parts.local.remove(storedId);
+			}
+		}
+	}
+
+	/** The session moved to another node after this request read it: the change goes there. */
+	private void saveMoved(MemcachedSession session, SessionChanges changes, MemcachedNode node, String newId) {
+		RepositoryParts parts = parts();
+		MemcachedNode newNode = this.idFormat.nodeOf(newId);
+		Read there = (newNode != null && newId.equals(this.idFormat.onNode(session.getId(), newNode)))
+				? parts.reader.read(newId, newNode) : null;
+		if (there == null || there.status() != SessionReader.Status.FOUND) {
+			session.saved(changes, null);
+			return;
+		}
+		SessionChanges moved = changes.movedTo(newId).withBase(there.session());
+		session.movedTo(newId, changes, parts.writer.save(moved, newNode));
 	}
 
 	private static void remember(SessionChanges changes, MemcachedSession session) {
@@ -273,17 +322,18 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private @Nullable MemcachedSession load(String id, MemcachedNode node) {
 		RepositoryParts parts = parts();
+		boolean single = !this.ring.isNodeIdInSessionId();
 		if (!parts.nodes.isAvailable(node) || parts.nodes.shouldLeave(node)) {
-			return session(parts, parts.failover.moveFrom(id, node));
+			return single ? loadKeptWhileDown(id, null) : session(parts, parts.failover.moveFrom(id, node));
 		}
 		Read read = parts.reader.read(id, node);
 		switch (read.status()) {
 			case FOUND:
 				break;
 			case FAILED:
-				return session(parts, parts.failover.moveFrom(id, node));
+				return single ? loadKeptWhileDown(id, null) : session(parts, parts.failover.moveFrom(id, node));
 			case ABSENT:
-				return session(parts, parts.failover.restore(id, node));
+				return single ? loadKeptWhileDown(id, node) : session(parts, parts.failover.restore(id, node));
 			case DELETED:
 				return session(parts, parts.failover.follow(id, node, read));
 			case CORRUPT:
@@ -299,24 +349,52 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 			parts.remover.deleteAsync(id, node);
 			return null;
 		}
-		parts.failover.replicateIfNeeded(id, node, stored);
-		return new MemcachedSession(id, stored, this.idFormat, parts.codec, parts.lifetime);
+		SessionFailover.Located checked = parts.failover.checkAfterReturn(id, node, stored);
+		if (checked == null || !checked.id().equals(id)) {
+			return session(parts, checked);
+		}
+		parts.failover.replicateIfNeeded(id, node, checked.session());
+		return new MemcachedSession(id, checked.session(), this.idFormat, parts.codec, parts.lifetime);
+	}
+
+	/**
+	 * With a single node given as plain {@code host:port}, ids carry no node: a session
+	 * saved while the node was down is kept locally under its id, and written to the node
+	 * once it is up again.
+	 */
+	private @Nullable MemcachedSession loadKeptWhileDown(String id, @Nullable MemcachedNode nodeUp) {
+		RepositoryParts parts = parts();
+		StoredSession kept = parts.local.find(id);
+		if (kept == null || parts.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
+			return null;
+		}
+		if (nodeUp != null) {
+			StoredSession stored = parts.writer.relocate(SessionChanges.none(id, kept), id, nodeUp, null);
+			if (stored != null) {
+				parts.local.remove(id);
+				return new MemcachedSession(id, stored, this.idFormat, parts.codec, parts.lifetime);
+			}
+		}
+		return new MemcachedSession(id, kept, this.idFormat, parts.codec, parts.lifetime);
 	}
 
 	/** A session kept in memory while no node was up; moved to a node once one is. */
 	private @Nullable MemcachedSession loadLocal(String id) {
 		RepositoryParts parts = parts();
 		StoredSession kept = parts.local.find(id);
-		if (kept == null || parts.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
+		if (kept == null) {
+			String attachedAs = parts.local.attachedAs(id);
+			return (attachedAs != null) ? findById(attachedAs) : null;
+		}
+		if (parts.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
 			return null;
 		}
-		MemcachedNode target = parts.nodes.nodeForNewSession();
+		MemcachedNode target = parts.nodes.nodeFor(id);
 		if (target != null) {
 			String newId = this.idFormat.onNode(id, target);
-			SessionChanges unchanged = SessionChanges.none(id, kept);
-			StoredSession stored = parts.writer.relocate(unchanged, newId, target, null);
+			StoredSession stored = parts.writer.relocate(SessionChanges.none(id, kept), newId, target, null);
 			if (stored != null) {
-				parts.local.remove(id);
+				parts.local.attached(id, newId);
 				return new MemcachedSession(newId, stored, this.idFormat, parts.codec, parts.lifetime);
 			}
 		}

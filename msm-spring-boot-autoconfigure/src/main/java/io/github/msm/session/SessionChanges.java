@@ -78,6 +78,13 @@ record SessionChanges(String id, @Nullable String storedId, @Nullable StoredSess
 				this.maxInactiveIntervalChanged, this.maxInactiveIntervalSet, this.access);
 	}
 
+	/** The same changes, to be applied on top of another stored version. */
+	SessionChanges withBase(StoredSession newBase) {
+		return new SessionChanges(this.id, this.storedId, newBase, this.creationTime, this.setAttributes,
+				this.reassertedAttributes, this.removedAttributes, this.maxInactiveInterval,
+				this.maxInactiveIntervalChanged, this.maxInactiveIntervalSet, this.access);
+	}
+
 	/** What the change is about, for log lines about a change that could not be stored. */
 	String describe() {
 		Set<String> names = new TreeSet<>(this.setAttributes.keySet());

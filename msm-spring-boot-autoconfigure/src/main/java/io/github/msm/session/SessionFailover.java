@@ -61,6 +61,11 @@ final class SessionFailover implements NodeAvailability.Listener {
 
 	private volatile @Nullable Instant topologyChangedAt;
 
+	private final Map<MemcachedNode, Instant> returnedAt = new ConcurrentHashMap<>();
+
+	/** Sessions this server checked after their node came back, by id. */
+	private final Cache<String, Boolean> checked;
+
 	/** Sessions this server copied again since the last topology change, by id. */
 	private final Cache<String, Boolean> replicated;
 
@@ -78,6 +83,7 @@ final class SessionFailover implements NodeAvailability.Listener {
 		this.metrics = metrics;
 		this.recoveryWindow = recoveryWindow;
 		this.replicated = Caffeine.newBuilder().maximumSize(200_000).expireAfterWrite(recoveryWindow).build();
+		this.checked = Caffeine.newBuilder().maximumSize(200_000).expireAfterWrite(recoveryWindow).build();
 	}
 
 	/**
@@ -184,8 +190,14 @@ final class SessionFailover implements NodeAvailability.Listener {
 		}
 		String newId = read.movedTo();
 		MemcachedNode newNode = this.idFormat.nodeOf(newId);
-		if (newNode == null || newNode.equals(node) || !this.nodes.isAvailable(newNode)) {
+		// only to the same session on another node: the bytes come from memcached
+		if (newNode == null || newNode.equals(node) || !newId.equals(this.idFormat.onNode(id, newNode))) {
 			return null;
+		}
+		if (!this.nodes.isAvailable(newNode)) {
+			// this server may not have seen that node come back yet; its backup tells
+			Located copy = freshestCopy(newId, newNode, false);
+			return (copy != null && copy.id().equals(newId)) ? copy : null;
 		}
 		Read there = this.reader.read(newId, newNode);
 		return (there.status() == Status.FOUND) ? new Located(newId, there.session()) : null;
@@ -197,17 +209,65 @@ final class SessionFailover implements NodeAvailability.Listener {
 	 * means the session is gone, or moved.
 	 */
 	private @Nullable Located freshestCopy(String id, MemcachedNode primary) {
-		StoredSession freshest = null;
+		return freshestCopy(id, primary, true);
+	}
+
+	private @Nullable Located freshestCopy(String id, MemcachedNode primary, boolean followMoves) {
+		StoredSession freshest = queuedHere(id);
 		for (MemcachedNode node : this.nodes.othersUp(primary)) {
 			Read read = this.reader.readBackup(id, node);
 			if (read.status() == Status.DELETED) {
-				return follow(id, primary, read);
+				return followMoves ? follow(id, primary, read) : null;
 			}
 			if (read.status() == Status.FOUND && (freshest == null || read.session().version() > freshest.version())) {
 				freshest = read.session();
 			}
 		}
 		return (freshest != null) ? new Located(id, freshest) : null;
+	}
+
+	/** The newest version of the session this server still has queued for its backup. */
+	private @Nullable StoredSession queuedHere(String id) {
+		BackupWriter.Queued queued = this.backup.queued(id);
+		if (queued == null) {
+			return null;
+		}
+		try {
+			SessionCodec.Data data = SessionCodec.decodeData(queued.bytes());
+			return new StoredSession(data, 0, data.access());
+		}
+		catch (SessionCodec.CorruptSessionException ex) {
+			return null;
+		}
+	}
+
+	/**
+	 * A session found on a node that was down (unreachable, not restarted) a moment ago
+	 * may be a stale copy: it may have moved, changed or been logged out meanwhile. Within
+	 * the recovery window, each such session is checked once per server against its copies
+	 * on the other nodes.
+	 * @return the session to serve, {@code null} when it is gone
+	 */
+	@Nullable Located checkAfterReturn(String id, MemcachedNode node, StoredSession stored) {
+		if (!isRecent(this.returnedAt.get(node)) || this.checked.asMap().putIfAbsent(id, Boolean.TRUE) != null) {
+			return new Located(id, stored);
+		}
+		for (MemcachedNode other : this.nodes.othersUp(node)) {
+			Read read = this.reader.readBackup(id, other);
+			if (read.status() == Status.DELETED) {
+				Located moved = follow(id, node, read);
+				if (moved == null) {
+					this.store.set(node, this.keys.data(id),
+							this.lifetime.expiration(SessionLifetime.GRACE.multipliedBy(10)), SessionCodec.tombstone());
+				}
+				return moved;
+			}
+			if (read.status() == Status.FOUND && read.session().version() > stored.version()) {
+				StoredSession newer = read.session();
+				return new Located(id, new StoredSession(newer.data(), stored.cas(), newer.access()));
+			}
+		}
+		return new Located(id, stored);
 	}
 
 	private void writeValidity(MemcachedNode node, String key, StoredSession stored) {
@@ -230,6 +290,10 @@ final class SessionFailover implements NodeAvailability.Listener {
 	public void up(MemcachedNode node, boolean restarted) {
 		if (restarted) {
 			this.restartedAt.put(node, this.lifetime.now());
+		}
+		else {
+			this.returnedAt.put(node, this.lifetime.now());
+			this.checked.invalidateAll();
 		}
 		topologyChanged();
 	}

@@ -53,6 +53,9 @@ public final class SessionIdFormat {
 	 * @return the new id
 	 */
 	public String changeId(String id) {
+		if (isLocal(id)) {
+			return newLocalId();
+		}
 		MemcachedNode node = nodeOf(id);
 		if (node == null) {
 			throw new IllegalArgumentException("not a session id of this store: " + id);

@@ -66,14 +66,14 @@ final class SessionReader {
 	 * @param status what was found
 	 * @param session the session, only when {@link Status#FOUND}
 	 */
-	record Read(Status status, @Nullable StoredSession session, @Nullable String movedTo) {
+	record Read(Status status, @Nullable StoredSession session, @Nullable String movedTo, long tombstoneCas) {
 
-		static final Read ABSENT = new Read(Status.ABSENT, null, null);
+		static final Read ABSENT = new Read(Status.ABSENT, null, null, 0);
 
-		static final Read FAILED = new Read(Status.FAILED, null, null);
+		static final Read FAILED = new Read(Status.FAILED, null, null, 0);
 
 		Read(Status status, @Nullable StoredSession session) {
-			this(status, session, null);
+			this(status, session, null, 0);
 		}
 
 	}
@@ -97,7 +97,7 @@ final class SessionReader {
 			return Read.ABSENT;
 		}
 		if (SessionCodec.isTombstone(data.bytes())) {
-			return new Read(Status.DELETED, null, SessionCodec.movedTo(data.bytes()));
+			return new Read(Status.DELETED, null, SessionCodec.movedTo(data.bytes()), data.cas());
 		}
 		Data decoded;
 		try {

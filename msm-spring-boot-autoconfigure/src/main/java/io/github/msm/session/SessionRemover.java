@@ -48,18 +48,33 @@ final class SessionRemover implements NodeAvailability.Listener {
 	}
 
 	/**
-	 * Deletes a session: its items on the primary node, and a tombstone in place of its
-	 * backup, so that a backup write still on its way cannot bring it back.
+	 * Deletes a session: a tombstone replaces its data item on the primary (so that a
+	 * request that read it before, on any server, cannot store it again, not even under a
+	 * moved id) and its backup copies on every node that is up. A primary that is down
+	 * gets its tombstone as soon as it is up again.
 	 * @return what became of the data item on the primary
 	 */
 	WriteResult delete(String id, MemcachedNode node, Duration interval) {
+		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
 		this.store.deleteAsync(node, this.keys.validity(id));
-		WriteResult result = this.store.delete(node, this.keys.data(id));
-		MemcachedNode backupNode = this.nodes.backupOf(node);
-		if (backupNode != null) {
-			tombstoneBackup(id, backupNode, interval);
+		boolean tombstoned = this.store.set(node, this.keys.data(id), expiration, SessionCodec.tombstone());
+		for (MemcachedNode other : this.nodes.othersUp(node)) {
+			tombstoneBackup(id, other, interval);
 		}
-		return result;
+		if (!tombstoned) {
+			remember(node, id, null);
+			return WriteResult.FAILED;
+		}
+		return WriteResult.OK;
+	}
+
+	/**
+	 * Makes an id unusable on a node: for the id a login's session would take if it moved
+	 * there, so that a request that read the pre-login session cannot bring it back there.
+	 */
+	void block(String id, MemcachedNode node, Duration interval) {
+		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
+		this.store.set(node, this.keys.data(id), expiration, SessionCodec.tombstone());
 	}
 
 	/** Deletes without waiting, for sessions found expired or corrupt. */
@@ -100,13 +115,17 @@ final class SessionRemover implements NodeAvailability.Listener {
 			tombstone(oldId, newId, oldNode);
 		}
 		else {
-			Queue<String> ids = this.pending.computeIfAbsent(oldNode, (node) -> new ArrayDeque<>());
-			synchronized (ids) {
-				if (ids.size() >= MAX_PENDING) {
-					ids.poll();
-				}
-				ids.add((newId != null) ? oldId + " " + newId : oldId);
+			remember(oldNode, oldId, newId);
+		}
+	}
+
+	private void remember(MemcachedNode node, String oldId, @Nullable String newId) {
+		Queue<String> ids = this.pending.computeIfAbsent(node, (key) -> new ArrayDeque<>());
+		synchronized (ids) {
+			if (ids.size() >= MAX_PENDING) {
+				ids.poll();
 			}
+			ids.add((newId != null) ? oldId + " " + newId : oldId);
 		}
 	}
 
@@ -120,6 +139,11 @@ final class SessionRemover implements NodeAvailability.Listener {
 		if (ids == null) {
 			return;
 		}
+		// off the availability's lock: sending many writes may block on a full queue
+		java.util.concurrent.CompletableFuture.runAsync(() -> writePending(node, ids));
+	}
+
+	private void writePending(MemcachedNode node, Queue<String> ids) {
 		synchronized (ids) {
 			for (String ids2 : ids) {
 				String[] oldAndNew = ids2.split(" ");

@@ -15,6 +15,7 @@ import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeSelector;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.storage.WriteOutcome;
+import io.github.msm.session.storage.WriteResult;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -135,7 +136,7 @@ final class SessionWriter {
 		int expiration = dataExpiration(data);
 		WriteOutcome outcome = this.store.setAndGetCas(node, key, expiration, bytes);
 		if (!outcome.isOk()) {
-			return this.problems.failed(changes, "the primary node did not confirm the write");
+			return nodeFailed(changes, node);
 		}
 		return stored(changes.id(), node, key, data, bytes, expiration, outcome);
 	}
@@ -160,7 +161,7 @@ final class SessionWriter {
 				case NOT_FOUND:
 					return this.problems.gone(changes, false);
 				case FAILED:
-					return this.problems.failed(changes, "the primary node did not confirm the write");
+					return nodeFailed(changes, node);
 				default:
 					this.settings.metrics().conflict();
 			}
@@ -225,23 +226,33 @@ final class SessionWriter {
 		}
 		int expiration = dataExpiration(data);
 		WriteOutcome added = this.store.add(target, key, expiration, bytes);
-		switch (added.result()) {
-			case OK:
-				return stored(moved.id(), target, key, data, bytes, expiration, added);
-			case CONFLICT:
-				break;
-			default:
-				return this.problems.failed(moved, "the node it moves to did not confirm the write");
+		for (int attempt = 0; added.result() == WriteResult.CONFLICT; attempt++) {
+			Read there = this.reader.read(moved.id(), target);
+			if (there.status() == SessionReader.Status.FOUND) {
+				return moved.hasEdits() ? writeChanges(moved, target, there.session(), deadline) : there.session();
+			}
+			if (!isLeftByThisSession(there, moved.id()) || !backOff(attempt, deadline)) {
+				return (there.status() == SessionReader.Status.DELETED) ? this.problems.gone(moved, true)
+						: this.problems.failed(moved, "the node it moves to failed");
+			}
+			// the session lived under this id before and moved on: it may come back
+			added = this.store.cas(target, key, there.tombstoneCas(), expiration, bytes);
 		}
-		Read there = this.reader.read(moved.id(), target);
-		if (there.status() != SessionReader.Status.FOUND) {
-			return (there.status() == SessionReader.Status.DELETED) ? this.problems.gone(moved, true)
-					: this.problems.failed(moved, "the node it moves to failed");
+		if (!added.isOk()) {
+			return this.problems.failed(moved, "the node it moves to did not confirm the write");
 		}
-		if (!moved.hasEdits()) {
-			return there.session();
-		}
-		return writeChanges(moved, target, there.session(), deadline);
+		return stored(moved.id(), target, key, data, bytes, expiration, added);
+	}
+
+	/**
+	 * Whether the id holds the tombstone of an earlier move of the same session (same
+	 * base): a session that moves back to a node it left may take its old id again. Any
+	 * other tombstone (a deletion, a login) stays.
+	 */
+	private static boolean isLeftByThisSession(Read read, String id) {
+		String movedTo = read.movedTo();
+		return read.status() == SessionReader.Status.DELETED && movedTo != null && movedTo.length() > 32
+				&& id.length() > 32 && movedTo.regionMatches(0, id, 0, 33);
 	}
 
 	/**
@@ -271,7 +282,7 @@ final class SessionWriter {
 			WriteOutcome written = this.store.setAndGetCas(node, newKey, expiration, bytes);
 			if (!written.isOk()) {
 				this.store.delete(node, newKey);
-				return this.problems.failed(changes, "the primary node did not confirm the write");
+				return nodeFailed(changes, node);
 			}
 			int tombstoneExpiration = this.lifetime.expiration(SessionLifetime.GRACE);
 			WriteOutcome tombstone = this.store.cas(node, oldKey, current.cas(), tombstoneExpiration,
@@ -288,7 +299,7 @@ final class SessionWriter {
 					return this.problems.gone(changes, false);
 				default:
 					this.store.delete(node, newKey);
-					return this.problems.failed(changes, "the primary node did not confirm the write");
+					return nodeFailed(changes, node);
 			}
 			if (!backOff(attempt, deadline)) {
 				this.store.delete(node, newKey);
@@ -373,6 +384,41 @@ final class SessionWriter {
 	 * The version to compare-and-set against: a version this server wrote without
 	 * learning its CAS token (text protocol) is read again first.
 	 */
+	/**
+	 * A write the primary did not confirm: when the node is down now, the caller moves the
+	 * session to another node ({@link PrimaryDownException}); else the change is reported.
+	 */
+	private @Nullable StoredSession nodeFailed(SessionChanges changes, MemcachedNode node) {
+		if (!this.nodes.isAvailable(node)) {
+			throw new PrimaryDownException(node);
+		}
+		return this.problems.failed(changes, "the primary node did not confirm the write");
+	}
+
+	/**
+	 * The session moved to another node (its node went down) after this request read it:
+	 * the change belongs to the session under its new id.
+	 */
+	static final class SessionMovedException extends RuntimeException {
+
+		final String newId;
+
+		SessionMovedException(String newId) {
+			super("moved to " + newId, null, false, false);
+			this.newId = newId;
+		}
+
+	}
+
+	/** The session's node went down during a save: the session must move. */
+	static final class PrimaryDownException extends RuntimeException {
+
+		PrimaryDownException(MemcachedNode node) {
+			super("node " + node.id() + " is down", null, false, false);
+		}
+
+	}
+
 	private @Nullable StoredSession withCas(StoredSession current, SessionChanges changes, MemcachedNode node) {
 		return (current.cas() != 0) ? current : reread(changes, node);
 	}
@@ -383,8 +429,13 @@ final class SessionWriter {
 		return switch (read.status()) {
 			case FOUND -> read.session();
 			case ABSENT -> this.problems.gone(changes, false);
-			case DELETED -> this.problems.gone(changes, true);
-			case FAILED -> this.problems.failed(changes, "the primary node failed");
+			case DELETED -> {
+				if (isLeftByThisSession(read, id)) {
+					throw new SessionMovedException(read.movedTo());
+				}
+				yield this.problems.gone(changes, true);
+			}
+			case FAILED -> nodeFailed(changes, node);
 			default -> this.problems.failed(changes, "the stored session can no longer be read by this server");
 		};
 	}

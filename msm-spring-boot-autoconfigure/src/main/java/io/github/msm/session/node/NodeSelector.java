@@ -58,6 +58,24 @@ public final class NodeSelector {
 	}
 
 	/**
+	 * The node a session kept locally moves to once nodes are up: chosen from its id among
+	 * the regular nodes that are up (else the failover nodes), so that every request and
+	 * every server moves it to the same node.
+	 * @param id the session's id
+	 * @return the node, or {@code null} when no node is up
+	 */
+	public @Nullable MemcachedNode nodeFor(String id) {
+		List<MemcachedNode> candidates = candidates(false);
+		if (candidates.isEmpty()) {
+			candidates = candidates(true);
+		}
+		if (candidates.isEmpty()) {
+			return null;
+		}
+		return candidates.get(Math.floorMod(id.hashCode(), candidates.size()));
+	}
+
+	/**
 	 * The node that holds the backup of a session on the given primary: the next regular
 	 * node of the ring that is up, else the next failover node that is up.
 	 * @param primary the primary node
