@@ -237,7 +237,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		MemcachedNode target = (node == null) ? parts.nodes.nodeFor(id)
 				: this.ring.isNodeIdInSessionId() ? parts.nodes.relocationTarget(node) : null;
 		if (target == null) {
-			saveLocally(session, changes, node);
+			parts.localFallback.save(session, changes);
 		}
 		else {
 			String newId = this.idFormat.onNode(id, target);
@@ -256,26 +256,6 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 			session.movedTo(newId, changes, stored);
 		}
 		remember(changes, session);
-	}
-
-	/** No node is up: the session is kept in this server's memory until one is. */
-	private void saveLocally(MemcachedSession session, SessionChanges changes, @Nullable MemcachedNode node) {
-		RepositoryParts parts = parts();
-		String id = session.getId();
-		boolean keepsId = this.idFormat.isLocal(id) || !this.ring.isNodeIdInSessionId();
-		String localId = keepsId ? id : this.idFormat.newLocalId();
-		session.movedTo(localId, changes, parts.local.save(changes.movedTo(localId), parts.writer));
-		String storedId = changes.storedId();
-		if (storedId != null && !storedId.equals(localId)) {
-			MemcachedNode storedNode = this.idFormat.nodeOf(storedId);
-			if (storedNode != null) {
-				// the copies under the old id must not outlive the move, on any node
-				parts.remover.moved(storedId, null, storedNode, changes.maxInactiveInterval());
-			}
-			else {
-				parts.local.remove(storedId);
-			}
-		}
 	}
 
 	/** The session moved to another node after this request read it: the change goes there. */
@@ -312,7 +292,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		if (known != null) {
 			return known.orElse(null);
 		}
-		MemcachedSession session = (node != null) ? load(id, node) : loadLocal(id);
+		MemcachedSession session = (node != null) ? load(id, node) : parts().localFallback.load(id, this::findById);
 		RequestSessionMemo.remember(id, session);
 		if (session != null && !session.getId().equals(id)) {
 			RequestSessionMemo.remember(session.getId(), session);
@@ -324,16 +304,16 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		RepositoryParts parts = parts();
 		boolean single = !this.ring.isNodeIdInSessionId();
 		if (!parts.nodes.isAvailable(node) || parts.nodes.shouldLeave(node)) {
-			return single ? loadKeptWhileDown(id, null) : session(parts, parts.failover.moveFrom(id, node));
+			return single ? parts.localFallback.loadKeptWhileDown(id, null) : session(parts, parts.failover.moveFrom(id, node));
 		}
 		Read read = parts.reader.read(id, node);
 		switch (read.status()) {
 			case FOUND:
 				break;
 			case FAILED:
-				return single ? loadKeptWhileDown(id, null) : session(parts, parts.failover.moveFrom(id, node));
+				return single ? parts.localFallback.loadKeptWhileDown(id, null) : session(parts, parts.failover.moveFrom(id, node));
 			case ABSENT:
-				return single ? loadKeptWhileDown(id, node) : session(parts, parts.failover.restore(id, node));
+				return single ? parts.localFallback.loadKeptWhileDown(id, node) : session(parts, parts.failover.restore(id, node));
 			case DELETED:
 				return session(parts, parts.failover.follow(id, node, read));
 			case CORRUPT:
@@ -355,50 +335,6 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		}
 		parts.failover.replicateIfNeeded(id, node, checked.session());
 		return new MemcachedSession(id, checked.session(), this.idFormat, parts.codec, parts.lifetime);
-	}
-
-	/**
-	 * With a single node given as plain {@code host:port}, ids carry no node: a session
-	 * saved while the node was down is kept locally under its id, and written to the node
-	 * once it is up again.
-	 */
-	private @Nullable MemcachedSession loadKeptWhileDown(String id, @Nullable MemcachedNode nodeUp) {
-		RepositoryParts parts = parts();
-		StoredSession kept = parts.local.find(id);
-		if (kept == null || parts.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
-			return null;
-		}
-		if (nodeUp != null) {
-			StoredSession stored = parts.writer.relocate(SessionChanges.none(id, kept), id, nodeUp, null);
-			if (stored != null) {
-				parts.local.remove(id);
-				return new MemcachedSession(id, stored, this.idFormat, parts.codec, parts.lifetime);
-			}
-		}
-		return new MemcachedSession(id, kept, this.idFormat, parts.codec, parts.lifetime);
-	}
-
-	/** A session kept in memory while no node was up; moved to a node once one is. */
-	private @Nullable MemcachedSession loadLocal(String id) {
-		RepositoryParts parts = parts();
-		StoredSession kept = parts.local.find(id);
-		if (kept == null) {
-			String attachedAs = parts.local.attachedAs(id);
-			return (attachedAs != null) ? findById(attachedAs) : null;
-		}
-		if (parts.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
-			return null;
-		}
-		MemcachedNode target = parts.nodes.nodeFor(id);
-		if (target != null) {
-			String newId = this.idFormat.onNode(id, target);
-			StoredSession stored = parts.writer.relocate(SessionChanges.none(id, kept), newId, target, null);
-			if (stored != null) {
-				parts.local.attached(id, newId);
-				return new MemcachedSession(newId, stored, this.idFormat, parts.codec, parts.lifetime);
-			}
-		}
-		return new MemcachedSession(id, kept, this.idFormat, parts.codec, parts.lifetime);
 	}
 
 	private @Nullable MemcachedSession session(RepositoryParts parts, SessionFailover.@Nullable Located located) {

@@ -36,6 +36,8 @@ final class RepositoryParts implements AutoCloseable {
 
 	final LocalSessions local;
 
+	final LocalFallback localFallback;
+
 	/**
 	 * The settings the parts are built from.
 	 * @param keys key layout
@@ -65,6 +67,8 @@ final class RepositoryParts implements AutoCloseable {
 		this.failover = new SessionFailover(store, this.nodes, settings.keys(), idFormat, this.reader, this.writer,
 				this.backup, this.lifetime, settings.metrics(), recoveryWindow(settings.defaultMaxInactiveInterval()));
 		this.local = new LocalSessions(settings.defaultMaxInactiveInterval());
+		this.localFallback = new LocalFallback(this.local, this.writer, this.remover, this.nodes, idFormat, this.codec,
+				this.lifetime);
 		availability.addListener(this.remover);
 		availability.addListener(this.failover);
 	}
