@@ -49,7 +49,7 @@ final class LocalFallback {
 		String id = session.getId();
 		boolean keepsId = this.idFormat.isLocal(id) || !this.idsCarryNode;
 		String localId = keepsId ? id : this.idFormat.newLocalId();
-		session.movedTo(localId, changes, this.local.save(changes.movedTo(localId), this.writer));
+		session.movedTo(localId, changes, this.local.save(changes.movedTo(localId), this.writer.planner()));
 		String storedId = changes.storedId();
 		if (storedId != null && !storedId.equals(localId)) {
 			MemcachedNode storedNode = this.idFormat.nodeOf(storedId);

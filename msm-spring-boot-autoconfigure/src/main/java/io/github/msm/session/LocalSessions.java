@@ -46,11 +46,11 @@ final class LocalSessions {
 	/**
 	 * Applies a request's changes on top of what is kept, atomically per session.
 	 * @param changes the changes
-	 * @param writer plans the new version as it would be stored in memcached
+	 * @param planner plans the new version as it would be stored in memcached
 	 * @return what is kept now
 	 */
-	StoredSession save(SessionChanges changes, SessionWriter writer) {
-		Data data = this.sessions.asMap().compute(changes.id(), (id, kept) -> writer
+	StoredSession save(SessionChanges changes, VersionPlanner planner) {
+		Data data = this.sessions.asMap().compute(changes.id(), (id, kept) -> planner
 			.plan((kept != null) ? new StoredSession(kept, 0, kept.access()) : changes.base(), changes));
 		return new StoredSession(data, 0, data.access());
 	}

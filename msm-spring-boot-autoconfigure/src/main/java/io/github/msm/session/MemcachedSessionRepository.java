@@ -225,10 +225,10 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 				remember(changes, session);
 				return;
 			}
-			catch (SessionWriter.PrimaryDownException ex) {
+			catch (PrimaryDownException ex) {
 				// the node went down during the save: the session moves, below
 			}
-			catch (SessionWriter.SessionMovedException ex) {
+			catch (SessionMovedException ex) {
 				saveMoved(session, changes, node, ex.newId);
 				remember(changes, session);
 				return;

@@ -140,7 +140,7 @@ final class SessionFailover implements NodeAvailability.Listener {
 		}
 		StoredSession stored = found.session();
 		byte[] bytes = SessionCodec.encodeData(stored.data());
-		WriteOutcome added = this.store.add(node, this.keys.data(id), this.writer.dataExpiration(stored.data()), bytes);
+		WriteOutcome added = this.store.add(node, this.keys.data(id), this.writer.planner().dataExpiration(stored.data()), bytes);
 		if (!added.isOk()) {
 			Read read = this.reader.read(id, node);
 			return (read.status() == Status.FOUND) ? new Located(id, read.session()) : null;
@@ -166,7 +166,7 @@ final class SessionFailover implements NodeAvailability.Listener {
 			return;
 		}
 		String dataKey = SessionKeys.backup(this.keys.data(id));
-		this.backup.writeData(id, backupNode, dataKey, stored.version(), this.writer.dataExpiration(stored.data()),
+		this.backup.writeData(id, backupNode, dataKey, stored.version(), this.writer.planner().dataExpiration(stored.data()),
 				SessionCodec.encodeData(stored.data()));
 		if (stored.access() != stored.data().access()) {
 			int expiration = this.lifetime.expiration(

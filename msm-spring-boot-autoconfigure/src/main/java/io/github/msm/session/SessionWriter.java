@@ -1,14 +1,9 @@
 package io.github.msm.session;
 
 import java.time.Duration;
-import java.time.Instant;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
 
-import io.github.msm.session.SessionChanges.AccessChange;
-import io.github.msm.session.SessionCodec.Access;
 import io.github.msm.session.SessionCodec.Data;
 import io.github.msm.session.SessionReader.Read;
 import io.github.msm.session.node.MemcachedNode;
@@ -66,6 +61,8 @@ final class SessionWriter {
 
 	private final WriteProblems problems;
 
+	private final VersionPlanner planner;
+
 	private final SaveLocks locks = new SaveLocks();
 
 	private final Settings settings;
@@ -80,6 +77,7 @@ final class SessionWriter {
 		this.remover = remover;
 		this.settings = settings;
 		this.problems = new WriteProblems(settings.metrics(), settings.maxItemSize());
+		this.planner = new VersionPlanner(lifetime, settings.serializerId());
 		this.accessWriter = new AccessWriter(store, nodes, lifetime, backup, settings.keys(), settings.metrics());
 	}
 
@@ -127,13 +125,13 @@ final class SessionWriter {
 	}
 
 	private @Nullable StoredSession writeNew(SessionChanges changes, MemcachedNode node) {
-		Data data = plan(null, changes);
+		Data data = this.planner.plan(null, changes);
 		byte[] bytes = SessionCodec.encodeData(data);
 		String key = this.settings.keys().data(changes.id());
 		if (this.problems.isOversize(changes.id(), key, bytes)) {
 			return null;
 		}
-		int expiration = dataExpiration(data);
+		int expiration = this.planner.dataExpiration(data);
 		WriteOutcome outcome = this.store.setAndGetCas(node, key, expiration, bytes);
 		if (!outcome.isOk()) {
 			return nodeFailed(changes, node);
@@ -218,13 +216,13 @@ final class SessionWriter {
 	}
 
 	private @Nullable StoredSession add(SessionChanges moved, MemcachedNode target, long deadline) {
-		Data data = plan(moved.base(), moved);
+		Data data = this.planner.plan(moved.base(), moved);
 		byte[] bytes = SessionCodec.encodeData(data);
 		String key = this.settings.keys().data(moved.id());
 		if (this.problems.isOversize(moved.id(), key, bytes)) {
 			return null;
 		}
-		int expiration = dataExpiration(data);
+		int expiration = this.planner.dataExpiration(data);
 		WriteOutcome added = this.store.add(target, key, expiration, bytes);
 		for (int attempt = 0; added.result() == WriteResult.CONFLICT; attempt++) {
 			Read there = this.reader.read(moved.id(), target);
@@ -313,48 +311,8 @@ final class SessionWriter {
 		}
 	}
 
-	/**
-	 * The new version of the data item: the stored attributes with this request's
-	 * changes applied, the interval the request set (else the stored one), and the
-	 * request's access unless the stored access already covers it.
-	 */
-	Data plan(@Nullable StoredSession base, SessionChanges changes) {
-		Map<String, byte[]> attributes = new LinkedHashMap<>((base != null) ? base.data().attributes() : Map.of());
-		attributes.putAll(changes.reassertedAttributes());
-		attributes.putAll(changes.setAttributes());
-		changes.removedAttributes().forEach(attributes::remove);
-		Duration interval = (base == null || changes.maxInactiveIntervalSet()) ? changes.maxInactiveInterval()
-				: base.data().maxInactiveInterval();
-		Instant creationTime = (base != null) ? base.data().creationTime() : changes.creationTime();
-		long version = (base != null) ? base.version() + 1 : 1;
-		return new Data(this.settings.serializerId(), creationTime, interval, version, access(base, changes, interval),
-				attributes);
-	}
-
-	/**
-	 * The access a new version carries. A data write costs the same with or without the
-	 * access, so a plain access later than the stored one is always written: a read-only
-	 * access written (to the validity item of the old version) while this request ran is
-	 * then covered by this access's slack, unless the request ran longer than the write
-	 * window. A stored slack is cut to the window of the interval in force.
-	 */
-	private Access access(@Nullable StoredSession base, SessionChanges changes, Duration interval) {
-		AccessChange change = changes.access();
-		if (base != null) {
-			Access stored = base.access();
-			Duration slack = min(stored.slack(), this.lifetime.window(interval));
-			boolean keep = (change == null)
-					|| (change.current() ? !change.lastAccessedTime().isAfter(stored.lastAccessedTime())
-							: AccessWriter.isWritten(stored, change));
-			if (keep) {
-				return this.lifetime.written(stored.lastAccessedTime(), slack, interval);
-			}
-		}
-		if (change == null) {
-			return this.lifetime.written(changes.creationTime(), this.lifetime.slack(true, interval), interval);
-		}
-		return this.lifetime.written(change.lastAccessedTime(), this.lifetime.slack(change.current(), interval),
-				interval);
+	VersionPlanner planner() {
+		return this.planner;
 	}
 
 	private StoredSession stored(String id, MemcachedNode node, String key, Data data, byte[] bytes, int expiration,
@@ -372,12 +330,12 @@ final class SessionWriter {
 	}
 
 	private @Nullable Version nextVersion(StoredSession current, SessionChanges changes, String key) {
-		Data data = plan(current, changes);
+		Data data = this.planner.plan(current, changes);
 		byte[] bytes = SessionCodec.encodeData(data);
 		if (this.problems.isOversize(changes.id(), key, bytes)) {
 			return null;
 		}
-		return new Version(data, bytes, dataExpiration(data));
+		return new Version(data, bytes, this.planner.dataExpiration(data));
 	}
 
 	/**
@@ -393,30 +351,6 @@ final class SessionWriter {
 			throw new PrimaryDownException(node);
 		}
 		return this.problems.failed(changes, "the primary node did not confirm the write");
-	}
-
-	/**
-	 * The session moved to another node (its node went down) after this request read it:
-	 * the change belongs to the session under its new id.
-	 */
-	static final class SessionMovedException extends RuntimeException {
-
-		final String newId;
-
-		SessionMovedException(String newId) {
-			super("moved to " + newId, null, false, false);
-			this.newId = newId;
-		}
-
-	}
-
-	/** The session's node went down during a save: the session must move. */
-	static final class PrimaryDownException extends RuntimeException {
-
-		PrimaryDownException(MemcachedNode node) {
-			super("node " + node.id() + " is down", null, false, false);
-		}
-
 	}
 
 	private @Nullable StoredSession withCas(StoredSession current, SessionChanges changes, MemcachedNode node) {
@@ -438,14 +372,6 @@ final class SessionWriter {
 			case FAILED -> nodeFailed(changes, node);
 			default -> this.problems.failed(changes, "the stored session can no longer be read by this server");
 		};
-	}
-
-	int dataExpiration(Data data) {
-		return this.lifetime.expiration(this.lifetime.dataLifetime(data.maxInactiveInterval(), data.access()));
-	}
-
-	private static Duration min(Duration a, Duration b) {
-		return (a.compareTo(b) <= 0) ? a : b;
 	}
 
 	private static @Nullable StoredSession newer(@Nullable StoredSession a, @Nullable StoredSession b) {
