@@ -1,16 +1,10 @@
 package io.github.msm.sample;
 
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
-import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -21,11 +15,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
-import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.test.MemcachedServer;
 import io.github.msm.test.MemcachedServers;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.assertj.core.api.SoftAssertions;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
@@ -33,9 +24,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
-
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -55,28 +43,21 @@ class ConcurrentRequestsIT {
 
 	private static final int REQUESTS = 50;
 
-	private static final String[] COUNTERS = { "msm.session.writes", "msm.session.write.conflicts",
-			"msm.session.write.failures", "msm.backup.write.refused", "msm.backup.write.dropped" };
+	private static final List<StoreCounters.Name> COUNTERS = List.of(StoreCounters.Name.of("msm.session.writes"),
+			StoreCounters.Name.of("msm.session.write.conflicts"), StoreCounters.Name.of("msm.session.write.failures"),
+			StoreCounters.Name.of("msm.backup.write.refused"), StoreCounters.Name.of("msm.backup.write.dropped"));
 
 	@RegisterExtension
 	static final MemcachedServers memcached = MemcachedServers.nodes(3);
 
-	private static final List<ConfigurableApplicationContext> apps = new ArrayList<>();
-
-	private static HttpClient http;
+	private static final SampleApps apps = new SampleApps(Duration.ofSeconds(15));
 
 	private static ExecutorService pool;
 
 	@BeforeAll
 	@Timeout(90)
 	static void startTwoInstances() {
-		apps.add(startApp("app1"));
-		apps.add(startApp("app2"));
-		http = HttpClient.newBuilder()
-			.version(HttpClient.Version.HTTP_1_1)
-			.connectTimeout(Duration.ofSeconds(5))
-			.followRedirects(HttpClient.Redirect.NEVER)
-			.build();
+		apps.start(memcached, "app1", "app2");
 		pool = Executors.newFixedThreadPool(2 * REQUESTS);
 	}
 
@@ -85,17 +66,16 @@ class ConcurrentRequestsIT {
 		if (pool != null) {
 			pool.shutdownNow();
 		}
-		apps.forEach(ConfigurableApplicationContext::close);
-		apps.clear();
+		apps.close();
 	}
 
 	@Test
 	void putAttributes_FiftyConcurrentRequestsOverTwoServers_ShouldKeepAll() throws Exception {
-		SessionView created = ApiClient.view(send(request(port(0), "/api/session", null).build()));
+		SessionView created = ApiClient.view(apps.send(apps.request(0, "/api/session", null).build()));
 		String id = created.sessionId();
-		SessionView seenByOther = ApiClient.view(send(request(port(1), "/api/session", id).build()));
+		SessionView seenByOther = ApiClient.view(apps.send(apps.request(1, "/api/session", id).build()));
 		assertThat(seenByOther.sessionId()).as("the second instance finds the session").isEqualTo(id);
-		Map<String, double[]> before = counters();
+		StoreCounters before = apps.counters(COUNTERS);
 
 		Map<String, String> expected = new TreeMap<>();
 		List<Callable<HttpResponse<String>>> requests = new ArrayList<>();
@@ -104,7 +84,7 @@ class ConcurrentRequestsIT {
 			String value = "v" + i;
 			expected.put(name, value);
 			int instance = i % 2;
-			requests.add(() -> send(put(port(instance), "/api/attributes/" + name, id, value)));
+			requests.add(() -> apps.send(put(instance, "/api/attributes/" + name, id, value)));
 		}
 		long started = System.nanoTime();
 		List<HttpResponse<String>> responses = runTogether(requests);
@@ -121,12 +101,12 @@ class ConcurrentRequestsIT {
 			}
 		}
 		answers.assertAll();
-		Map<String, double[]> delta = delta(before, counters());
+		StoreCounters delta = apps.counters(COUNTERS).since(before);
 		report("putAttributes: " + REQUESTS + " PUTs in " + millis + " ms", delta);
-		assertThat(sum(delta, "msm.session.write.failures")).as("msm.session.write.failures").isZero();
+		assertThat(delta.sum("msm.session.write.failures")).as("msm.session.write.failures").isZero();
 
 		for (int instance = 0; instance < apps.size(); instance++) {
-			SessionView session = ApiClient.view(send(request(port(instance), "/api/session", id).build()));
+			SessionView session = ApiClient.view(apps.send(apps.request(instance, "/api/session", id).build()));
 			assertThat(session.sessionId()).isEqualTo(id);
 			assertThat(session.attributes()).as("attributes seen by app" + (instance + 1))
 				.containsExactlyInAnyOrderEntriesOf(expected);
@@ -135,7 +115,7 @@ class ConcurrentRequestsIT {
 		MemcachedServer primary = memcached.node(nodeOf(id));
 		MemcachedServer backup = backupOf(nodeOf(id));
 		assertThat(primary.get(id)).as(id + " on its primary " + primary.nodeId()).isNotNull();
-		awaitBackupWrites();
+		apps.awaitBackupWrites();
 		await().atMost(Duration.ofSeconds(10))
 			.untilAsserted(() -> assertThat(backup.get("bak:" + id)).as("bak:" + id + " on " + backup.nodeId())
 				.isNotNull()
@@ -147,17 +127,17 @@ class ConcurrentRequestsIT {
 		List<String> ids = new ArrayList<>();
 		for (int i = 0; i < REQUESTS; i++) {
 			SessionView session = ApiClient
-				.view(send(put(port(i & 1), "/api/attributes/before", null, "logged-in-" + i)));
+				.view(apps.send(put(i & 1, "/api/attributes/before", null, "logged-in-" + i)));
 			ids.add(session.sessionId());
 		}
-		Map<String, double[]> before = counters();
+		StoreCounters before = apps.counters(COUNTERS);
 
 		List<Callable<HttpResponse<String>>> requests = new ArrayList<>();
 		for (int i = 0; i < REQUESTS; i++) {
 			String id = ids.get(i);
 			int writer = i & 1;
-			requests.add(() -> send(put(port(writer), "/api/attributes/late", id, "written-during-logout")));
-			requests.add(() -> send(request(port(1 - writer), "/api/session", id).DELETE().build()));
+			requests.add(() -> apps.send(put(writer, "/api/attributes/late", id, "written-during-logout")));
+			requests.add(() -> apps.send(apps.request(1 - writer, "/api/session", id).DELETE().build()));
 		}
 		List<HttpResponse<String>> responses = runTogether(requests);
 
@@ -174,8 +154,8 @@ class ConcurrentRequestsIT {
 			}
 		}
 		answers.assertAll();
-		awaitBackupWrites();
-		Map<String, double[]> delta = delta(before, counters());
+		apps.awaitBackupWrites();
+		StoreCounters delta = apps.counters(COUNTERS).since(before);
 		report("logoutRacingWrites: " + REQUESTS + " PUT/DELETE pairs, " + putsOnOldSession
 				+ " PUTs answered on the old session, " + (REQUESTS - putsOnOldSession) + " on a new one", delta);
 
@@ -184,7 +164,7 @@ class ConcurrentRequestsIT {
 			assertNoLiveSession(gone, memcached.node(nodeOf(id)), id);
 			assertNoLiveSession(gone, backupOf(nodeOf(id)), "bak:" + id);
 			for (int instance = 0; instance < apps.size(); instance++) {
-				SessionView after = ApiClient.view(send(request(port(instance), "/api/session", id).build()));
+				SessionView after = ApiClient.view(apps.send(apps.request(instance, "/api/session", id).build()));
 				gone.assertThat(after.sessionId()).as("app" + (instance + 1) + " with the cookie of " + id)
 					.isNotEqualTo(id);
 				gone.assertThat(after.attributes()).as("app" + (instance + 1) + " with the cookie of " + id).isEmpty();
@@ -232,23 +212,10 @@ class ConcurrentRequestsIT {
 		return results;
 	}
 
-	private static HttpRequest put(int port, String path, @Nullable String sessionId, String body) {
-		return request(port, path, sessionId).header("Content-Type", "text/plain")
+	private static HttpRequest put(int instance, String path, @Nullable String sessionId, String body) {
+		return apps.request(instance, path, sessionId).header("Content-Type", "text/plain")
 			.PUT(BodyPublishers.ofString(body))
 			.build();
-	}
-
-	private static HttpRequest.Builder request(int port, String path, @Nullable String sessionId) {
-		HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-			.timeout(Duration.ofSeconds(15));
-		if (sessionId != null) {
-			request.header("Cookie", "SESSION=" + sessionId);
-		}
-		return request;
-	}
-
-	private static HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
-		return http.send(request, BodyHandlers.ofString());
 	}
 
 	/** The node named by the id's suffix: {@code <32 hex>-n2} is on {@code n2}. */
@@ -262,58 +229,8 @@ class ConcurrentRequestsIT {
 		return memcached.node((index + 1) % memcached.all().size());
 	}
 
-	/** Drains both instances' backup queues, so that what the backup node holds is final. */
-	private static void awaitBackupWrites() {
-		apps.forEach((app) -> app.getBean(MemcachedSessionRepository.class).awaitBackupWrites());
-	}
-
-	/** The store's counters per name, one value per instance. */
-	private static Map<String, double[]> counters() {
-		Map<String, double[]> counters = new LinkedHashMap<>();
-		for (String name : COUNTERS) {
-			double[] values = new double[apps.size()];
-			for (int i = 0; i < apps.size(); i++) {
-				Counter counter = apps.get(i).getBean(MeterRegistry.class).find(name).counter();
-				values[i] = (counter != null) ? counter.count() : Double.NaN;
-			}
-			counters.put(name, values);
-		}
-		return counters;
-	}
-
-	private static Map<String, double[]> delta(Map<String, double[]> before, Map<String, double[]> after) {
-		Map<String, double[]> delta = new LinkedHashMap<>();
-		after.forEach((name, values) -> {
-			double[] difference = values.clone();
-			for (int i = 0; i < difference.length; i++) {
-				difference[i] -= before.get(name)[i];
-			}
-			delta.put(name, difference);
-		});
-		return delta;
-	}
-
-	private static double sum(Map<String, double[]> counters, String name) {
-		return Arrays.stream(counters.get(name)).sum();
-	}
-
-	private static void report(String what, Map<String, double[]> delta) {
-		StringBuilder line = new StringBuilder("[ConcurrentRequestsIT] ").append(what).append(':');
-		delta.forEach((name, values) -> line.append(' ')
-			.append(name)
-			.append('=')
-			.append((long) sum(delta, name))
-			.append(Arrays.toString(Arrays.stream(values).mapToLong((v) -> (long) v).toArray())));
-		System.out.println(line);
-	}
-
-	private static ConfigurableApplicationContext startApp(String name) {
-		return new SpringApplicationBuilder(SampleApplication.class).run("--server.port=0", "--app.instance=" + name,
-				"--msm.nodes=" + memcached.nodesProperty(), "--spring.main.banner-mode=off");
-	}
-
-	private static int port(int instance) {
-		return Integer.parseInt(apps.get(instance).getEnvironment().getRequiredProperty("local.server.port"));
+	private static void report(String what, StoreCounters delta) {
+		System.out.println("[ConcurrentRequestsIT] " + what + ':' + delta.format());
 	}
 
 }

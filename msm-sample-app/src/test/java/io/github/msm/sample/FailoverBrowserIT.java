@@ -25,7 +25,6 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -68,10 +67,10 @@ class FailoverBrowserIT {
 			.isExecutable();
 		assertThat(CHROMEDRIVER).as("chromedriver: apt-get install -y chromium-driver, or set CHROMEDRIVER")
 			.isExecutable();
-		startApp("app1");
-		startApp("app2");
+		this.apps.put("app1", SampleApps.startApp(memcached, "app1"));
+		this.apps.put("app2", SampleApps.startApp(memcached, "app2"));
 		this.nginx = NginxProxy.start(Files.createDirectory(this.temp.resolve("nginx")),
-				this.apps.values().stream().map(FailoverBrowserIT::port).toList());
+				this.apps.values().stream().map(SampleApps::port).toList());
 		this.browser = startBrowser(Files.createDirectory(this.temp.resolve("chromium")));
 		this.wait = new WebDriverWait(this.browser, Duration.ofSeconds(15));
 	}
@@ -165,17 +164,6 @@ class FailoverBrowserIT {
 
 	private String text(String id) {
 		return this.browser.findElement(By.id(id)).getText();
-	}
-
-	private void startApp(String name) {
-		ConfigurableApplicationContext context = new SpringApplicationBuilder(SampleApplication.class).run(
-				"--server.port=0", "--app.instance=" + name, "--msm.nodes=" + memcached.nodesProperty(),
-				"--spring.main.banner-mode=off");
-		this.apps.put(name, context);
-	}
-
-	private static int port(ConfigurableApplicationContext context) {
-		return Integer.parseInt(context.getEnvironment().getRequiredProperty("local.server.port"));
 	}
 
 	private static WebDriver startBrowser(Path profile) {

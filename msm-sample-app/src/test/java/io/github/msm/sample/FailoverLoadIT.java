@@ -1,22 +1,16 @@
 package io.github.msm.sample;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
-import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -24,10 +18,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.test.MemcachedServers;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.assertj.core.api.SoftAssertions;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
@@ -36,9 +27,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.json.JsonMapper;
-
-import org.springframework.boot.builder.SpringApplicationBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -82,18 +70,19 @@ class FailoverLoadIT {
 			"n1 restarted empty" };
 
 	/** Counters of the store reported after the run: name, then tag key and value, if any. */
-	private static final String[][] COUNTERS = { { "msm.session.writes" }, { "msm.session.write.failures" },
-			{ "msm.session.write.conflicts" }, { "msm.session.write.discarded" },
-			{ "msm.session.failover", "kind", "relocation" }, { "msm.session.failover", "kind", "restore" },
-			{ "msm.session.failover", "kind", "re-replication" }, { "msm.backup.write.refused" },
-			{ "msm.backup.write.dropped" }, { "msm.session.unreadable" } };
+	private static final List<StoreCounters.Name> COUNTERS = List.of(StoreCounters.Name.of("msm.session.writes"),
+			StoreCounters.Name.of("msm.session.write.failures"), StoreCounters.Name.of("msm.session.write.conflicts"),
+			StoreCounters.Name.of("msm.session.write.discarded"),
+			StoreCounters.Name.of("msm.session.failover", "kind", "relocation"),
+			StoreCounters.Name.of("msm.session.failover", "kind", "restore"),
+			StoreCounters.Name.of("msm.session.failover", "kind", "re-replication"),
+			StoreCounters.Name.of("msm.backup.write.refused"), StoreCounters.Name.of("msm.backup.write.dropped"),
+			StoreCounters.Name.of("msm.session.unreadable"));
 
 	@RegisterExtension
 	static final MemcachedServers memcached = MemcachedServers.nodes(3);
 
-	private static final List<ConfigurableApplicationContext> apps = new ArrayList<>();
-
-	private static HttpClient http;
+	private static final SampleApps apps = new SampleApps(Duration.ofSeconds(10));
 
 	private static ExecutorService pool;
 
@@ -105,13 +94,7 @@ class FailoverLoadIT {
 	@BeforeAll
 	@Timeout(90)
 	static void startTwoInstances() {
-		apps.add(startApp("app1"));
-		apps.add(startApp("app2"));
-		http = HttpClient.newBuilder()
-			.version(HttpClient.Version.HTTP_1_1)
-			.connectTimeout(Duration.ofSeconds(5))
-			.followRedirects(HttpClient.Redirect.NEVER)
-			.build();
+		apps.start(memcached, "app1", "app2");
 		pool = Executors.newFixedThreadPool(CLIENTS + 1);
 	}
 
@@ -120,13 +103,12 @@ class FailoverLoadIT {
 		if (pool != null) {
 			pool.shutdownNow();
 		}
-		apps.forEach(ConfigurableApplicationContext::close);
-		apps.clear();
+		apps.close();
 	}
 
 	@Test
 	void incrementCounters_WhileNodesAreKilledFrozenAndRestarted_ShouldLoseNothing() throws Exception {
-		Map<String, double[]> before = counters();
+		StoreCounters before = apps.counters(COUNTERS);
 		long started = System.nanoTime();
 		long deadline = started + RUN.toNanos();
 		List<Client> clients = new ArrayList<>();
@@ -151,13 +133,13 @@ class FailoverLoadIT {
 			client.get(60, TimeUnit.SECONDS);
 		}
 		long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
-		awaitBackupWrites();
+		apps.awaitBackupWrites();
 
 		// Each session read back from both instances with the last cookie its client got.
 		for (Client client : clients) {
 			client.checkFinal();
 		}
-		Map<String, double[]> delta = delta(before, counters());
+		StoreCounters delta = apps.counters(COUNTERS).since(before);
 		String report = report(clients, events, millis, delta);
 		Files.createDirectories(REPORT.getParent());
 		Files.writeString(REPORT, report, StandardCharsets.UTF_8);
@@ -258,7 +240,7 @@ class FailoverLoadIT {
 			long begin = System.nanoTime();
 			HttpResponse<String> response;
 			try {
-				response = send(post(port(instance), "/api/counter", sentId));
+				response = apps.send(post(instance, "/api/counter", sentId));
 			}
 			catch (IOException ex) {
 				long latency = System.nanoTime() - begin;
@@ -324,8 +306,8 @@ class FailoverLoadIT {
 		/** Reads the session back from both instances with the last cookie. */
 		void checkFinal() throws Exception {
 			for (int instance = 0; instance < apps.size(); instance++) {
-				HttpResponse<String> response = send(
-						request(port(instance), "/api/session", this.id).GET().build());
+				HttpResponse<String> response = apps
+					.send(apps.request(instance, "/api/session", this.id).GET().build());
 				if (response.statusCode() != 200) {
 					this.otherErrors.add("final read on app" + (instance + 1) + ": " + response.statusCode() + " "
 							+ response.body());
@@ -381,7 +363,7 @@ class FailoverLoadIT {
 	}
 
 	private static String report(List<Client> clients, List<String> events, long millis,
-			Map<String, double[]> delta) {
+			StoreCounters delta) {
 		StringBuilder out = new StringBuilder();
 		long requests = clients.stream().mapToLong((c) -> c.exchanges.size()).sum();
 		long successes = clients.stream().mapToLong((c) -> c.successes).sum();
@@ -413,13 +395,7 @@ class FailoverLoadIT {
 					"'" + WINDOWS[w] + "'", latencies.length, percentile(latencies, 0.50),
 					percentile(latencies, 0.99), (latencies.length == 0) ? 0.0 : latencies[latencies.length - 1] / 1e6));
 		}
-		StringBuilder metrics = new StringBuilder("store counters (app1+app2):");
-		delta.forEach((name, values) -> metrics.append(' ')
-			.append(name)
-			.append('=')
-			.append((long) Arrays.stream(values).sum())
-			.append(Arrays.toString(Arrays.stream(values).mapToLong((v) -> (long) v).toArray())));
-		out.append(metrics).append('\n');
+		out.append("store counters (app1+app2):").append(delta.format()).append('\n');
 		for (Client client : clients) {
 			out.append(String.format("client %2d: %5d ok, last counter %5d, final %s, %d moves, %d not +1, id %s%n",
 					client.index, client.successes, client.counter, client.finalCounters, client.relocations,
@@ -468,67 +444,8 @@ class FailoverLoadIT {
 		return (dash < 0) ? sessionId : sessionId.substring(0, dash);
 	}
 
-	private static HttpRequest post(int port, String path, @Nullable String sessionId) {
-		return request(port, path, sessionId).POST(BodyPublishers.noBody()).build();
-	}
-
-	private static HttpRequest.Builder request(int port, String path, @Nullable String sessionId) {
-		HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-			.timeout(Duration.ofSeconds(10));
-		if (sessionId != null) {
-			request.header("Cookie", "SESSION=" + sessionId);
-		}
-		return request;
-	}
-
-	private static HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
-		return http.send(request, BodyHandlers.ofString());
-	}
-
-	/** Drains both instances' backup queues. */
-	private static void awaitBackupWrites() {
-		apps.forEach((app) -> app.getBean(MemcachedSessionRepository.class).awaitBackupWrites());
-	}
-
-	/** The store's counters, one value per instance. */
-	private static Map<String, double[]> counters() {
-		Map<String, double[]> counters = new LinkedHashMap<>();
-		for (String[] counter : COUNTERS) {
-			String label = (counter.length > 1) ? counter[0] + "{" + counter[2] + "}" : counter[0];
-			double[] values = new double[apps.size()];
-			for (int i = 0; i < apps.size(); i++) {
-				MeterRegistry registry = apps.get(i).getBean(MeterRegistry.class);
-				values[i] = ((counter.length > 1) ? registry.find(counter[0]).tag(counter[1], counter[2])
-						: registry.find(counter[0]))
-					.counters()
-					.stream()
-					.mapToDouble(Counter::count)
-					.sum();
-			}
-			counters.put(label, values);
-		}
-		return counters;
-	}
-
-	private static Map<String, double[]> delta(Map<String, double[]> before, Map<String, double[]> after) {
-		Map<String, double[]> delta = new LinkedHashMap<>();
-		after.forEach((name, values) -> {
-			double[] difference = values.clone();
-			for (int i = 0; i < difference.length; i++) {
-				difference[i] -= before.get(name)[i];
-			}
-			delta.put(name, difference);
-		});
-		return delta;
-	}
-
-	private static ConfigurableApplicationContext startApp(String name) {
-		return new SpringApplicationBuilder(SampleApplication.class).run("--server.port=0", "--app.instance=" + name,
-				"--msm.nodes=" + memcached.nodesProperty(), "--spring.main.banner-mode=off");
-	}
-
-	private static int port(int instance) {
-		return Integer.parseInt(apps.get(instance).getEnvironment().getRequiredProperty("local.server.port"));
+	private static HttpRequest post(int instance, String path, @Nullable String sessionId) {
+		return apps.request(instance, path, sessionId).POST(BodyPublishers.noBody()).build();
 	}
 
 }
