@@ -36,7 +36,16 @@ final class SessionRemover implements NodeAvailability.Listener {
 
 	private final BackupWriter backup;
 
-	private final Map<MemcachedNode, Queue<String>> pending = new ConcurrentHashMap<>();
+	private final Map<MemcachedNode, Queue<Pending>> pending = new ConcurrentHashMap<>();
+
+	/**
+	 * A tombstone for a node that was down when it was due.
+	 * @param dataKey the key it replaces
+	 * @param validityKey the validity key that goes with it
+	 * @param tombstone the bytes
+	 */
+	private record Pending(String dataKey, String validityKey, byte[] tombstone) {
+	}
 
 	SessionRemover(MemcachedStore store, NodeSelector nodes, SessionKeys keys, SessionLifetime lifetime,
 			BackupWriter backup) {
@@ -58,14 +67,35 @@ final class SessionRemover implements NodeAvailability.Listener {
 		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
 		this.store.deleteAsync(node, this.keys.validity(id));
 		boolean tombstoned = this.store.set(node, this.keys.data(id), expiration, SessionCodec.tombstone());
-		for (MemcachedNode other : this.nodes.othersUp(node)) {
-			tombstoneBackup(id, other, interval);
-		}
+		tombstoneCopies(id, node, SessionCodec.tombstone(), interval);
 		if (!tombstoned) {
-			remember(node, id, null);
+			remember(node, this.keys.data(id), this.keys.validity(id), SessionCodec.tombstone());
 			return WriteResult.FAILED;
 		}
 		return WriteResult.OK;
+	}
+
+	/**
+	 * Replaces the backup copies of a session on every node but its primary: now where
+	 * the node is up, as soon as it is up again where it is not (it may hold a copy a
+	 * backup write put there before it went away).
+	 */
+	private void tombstoneCopies(String id, MemcachedNode primary, byte[] tombstone, Duration interval) {
+		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
+		String dataKey = SessionKeys.backup(this.keys.data(id));
+		String validityKey = SessionKeys.backup(this.keys.validity(id));
+		for (MemcachedNode other : this.nodes.ring().nodes()) {
+			if (other.equals(primary)) {
+				continue;
+			}
+			if (this.nodes.isAvailable(other)) {
+				this.backup.writeTombstone(id, other, dataKey, expiration, tombstone);
+				this.backup.delete(id, other, validityKey);
+			}
+			else {
+				remember(other, dataKey, validityKey, tombstone);
+			}
+		}
 	}
 
 	/**
@@ -91,10 +121,7 @@ final class SessionRemover implements NodeAvailability.Listener {
 	/** After a rename on a node that is up (the old data item is a tombstone already). */
 	void renamed(String oldId, MemcachedNode node, Duration interval) {
 		this.store.deleteAsync(node, this.keys.validity(oldId));
-		MemcachedNode backupNode = this.nodes.backupOf(node);
-		if (backupNode != null) {
-			tombstoneBackup(oldId, backupNode, interval);
-		}
+		tombstoneCopies(oldId, node, SessionCodec.tombstone(), interval);
 	}
 
 	/**
@@ -106,26 +133,22 @@ final class SessionRemover implements NodeAvailability.Listener {
 	 */
 	void moved(String oldId, @Nullable String newId, MemcachedNode oldNode, Duration interval) {
 		byte[] tombstone = (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
-		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
-		for (MemcachedNode other : this.nodes.othersUp(oldNode)) {
-			this.backup.writeTombstone(oldId, other, SessionKeys.backup(this.keys.data(oldId)), expiration, tombstone);
-			this.backup.delete(oldId, other, SessionKeys.backup(this.keys.validity(oldId)));
-		}
+		tombstoneCopies(oldId, oldNode, tombstone, interval);
 		if (this.nodes.isAvailable(oldNode)) {
-			tombstone(oldId, newId, oldNode);
+			tombstone(this.keys.data(oldId), this.keys.validity(oldId), tombstone, oldNode);
 		}
 		else {
-			remember(oldNode, oldId, newId);
+			remember(oldNode, this.keys.data(oldId), this.keys.validity(oldId), tombstone);
 		}
 	}
 
-	private void remember(MemcachedNode node, String oldId, @Nullable String newId) {
-		Queue<String> ids = this.pending.computeIfAbsent(node, (key) -> new ArrayDeque<>());
-		synchronized (ids) {
-			if (ids.size() >= MAX_PENDING) {
-				ids.poll();
+	private void remember(MemcachedNode node, String dataKey, String validityKey, byte[] tombstone) {
+		Queue<Pending> queue = this.pending.computeIfAbsent(node, (key) -> new ArrayDeque<>());
+		synchronized (queue) {
+			if (queue.size() >= MAX_PENDING) {
+				queue.poll();
 			}
-			ids.add((newId != null) ? oldId + " " + newId : oldId);
+			queue.add(new Pending(dataKey, validityKey, tombstone));
 		}
 	}
 
@@ -135,35 +158,23 @@ final class SessionRemover implements NodeAvailability.Listener {
 
 	@Override
 	public void up(MemcachedNode node, boolean restarted) {
-		Queue<String> ids = this.pending.remove(node);
-		if (ids == null) {
+		Queue<Pending> queue = this.pending.remove(node);
+		if (queue == null) {
 			return;
 		}
 		// off the availability's lock: sending many writes may block on a full queue
-		java.util.concurrent.CompletableFuture.runAsync(() -> writePending(node, ids));
-	}
-
-	private void writePending(MemcachedNode node, Queue<String> ids) {
-		synchronized (ids) {
-			for (String ids2 : ids) {
-				String[] oldAndNew = ids2.split(" ");
-				tombstone(oldAndNew[0], (oldAndNew.length > 1) ? oldAndNew[1] : null, node);
+		java.util.concurrent.CompletableFuture.runAsync(() -> {
+			synchronized (queue) {
+				queue.forEach((due) -> tombstone(due.dataKey(), due.validityKey(), due.tombstone(), node));
 			}
-		}
+		});
 	}
 
-	private void tombstone(String id, @Nullable String newId, MemcachedNode node) {
+	private void tombstone(String dataKey, String validityKey, byte[] tombstone, MemcachedNode node) {
 		int expiration = this.lifetime.expiration(SessionLifetime.GRACE.multipliedBy(10));
-		byte[] tombstone = (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
-		this.store.setAsync(node, this.keys.data(id), expiration, tombstone);
-		this.store.deleteAsync(node, this.keys.validity(id));
+		this.store.setAsync(node, dataKey, expiration, tombstone);
+		this.store.deleteAsync(node, validityKey);
 	}
 
-	private void tombstoneBackup(String id, MemcachedNode backupNode, Duration interval) {
-		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
-		this.backup.writeTombstone(id, backupNode, SessionKeys.backup(this.keys.data(id)), expiration,
-				SessionCodec.tombstone());
-		this.backup.delete(id, backupNode, SessionKeys.backup(this.keys.validity(id)));
-	}
 
 }
