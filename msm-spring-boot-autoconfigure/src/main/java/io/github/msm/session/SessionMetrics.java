@@ -74,11 +74,11 @@ public final class SessionMetrics {
 			.description("Backup writes that failed or found the backup queue full")
 			.register(registry);
 		this.discardedDeleted = Counter.builder("msm.session.write.discarded")
-			.tag("reason", "deleted")
+			.tag("reason", "missing")
 			.description("Changes not written because another request deleted or renamed the session meanwhile")
 			.register(registry);
 		this.discardedRenamed = Counter.builder("msm.session.write.discarded")
-			.tag("reason", "renamed")
+			.tag("reason", "tombstone")
 			.description("Changes not written because another request deleted or renamed the session meanwhile")
 			.register(registry);
 		this.relocated = Counter.builder("msm.session.failover")
@@ -136,8 +136,8 @@ public final class SessionMetrics {
 		this.backupRefused.increment();
 	}
 
-	void discarded(boolean renamed) {
-		(renamed ? this.discardedRenamed : this.discardedDeleted).increment();
+	void discarded(boolean tombstone) {
+		(tombstone ? this.discardedRenamed : this.discardedDeleted).increment();
 	}
 
 	void relocated() {

@@ -30,24 +30,20 @@ final class WriteProblems {
 	}
 
 	/**
-	 * The session was deleted (logout) or renamed (login) by another request after this
-	 * one read it: its change is not written back, so the deleted session stays deleted
-	 * and the old id of a renamed one stays dead. Counted, and logged.
+	 * The session was deleted (logout, expiry) or renamed (login) by another request after
+	 * this one read it: its change is not written back, so the deleted session stays
+	 * deleted and the old id of a renamed one stays dead. This is the intended outcome of
+	 * such a race, so it is counted and logged at INFO, not as a failure.
+	 * @param tombstone whether a tombstone was found (deleted or renamed) rather than
+	 * nothing (deleted, expired or evicted)
 	 */
-	@Nullable StoredSession gone(SessionChanges changes, boolean renamed) {
+	@Nullable StoredSession gone(SessionChanges changes, boolean tombstone) {
 		if (!changes.hasEdits()) {
 			return null;
 		}
-		this.metrics.discarded(renamed);
-		String message = "Session " + changes.id() + ": change of " + changes.describe() + " was not stored: the session"
-				+ (renamed ? " was renamed (login) or moved" : " was deleted (logout or expiry)")
-				+ " by another request meanwhile";
-		if (renamed) {
-			logger.warn(message);
-		}
-		else {
-			logger.info(message);
-		}
+		this.metrics.discarded(tombstone);
+		logger.info("Session " + changes.id() + ": change of " + changes.describe() + " was not stored: the session"
+				+ " was logged out, expired or renamed (login) by another request meanwhile");
 		return null;
 	}
 
