@@ -45,10 +45,19 @@ final class SampleApps implements AutoCloseable {
 		}
 	}
 
+	/** The same, each instance with extra arguments ({@code --msm.backup-async=false}). */
+	void start(MemcachedServers memcached, List<String> arguments, String... names) {
+		for (String name : names) {
+			this.contexts.add(startApp(memcached, name, arguments.toArray(String[]::new)));
+		}
+	}
+
 	/** One instance of the sample app over the given nodes. */
-	static ConfigurableApplicationContext startApp(MemcachedServers memcached, String name) {
-		return new SpringApplicationBuilder(SampleApplication.class).run("--server.port=0", "--app.instance=" + name,
-				"--msm.nodes=" + memcached.nodesProperty(), "--spring.main.banner-mode=off");
+	static ConfigurableApplicationContext startApp(MemcachedServers memcached, String name, String... arguments) {
+		List<String> all = new ArrayList<>(List.of("--server.port=0", "--app.instance=" + name,
+				"--msm.nodes=" + memcached.nodesProperty(), "--spring.main.banner-mode=off"));
+		all.addAll(List.of(arguments));
+		return new SpringApplicationBuilder(SampleApplication.class).run(all.toArray(String[]::new));
 	}
 
 	static int port(ConfigurableApplicationContext context) {
