@@ -3,7 +3,6 @@ package io.github.msm.session;
 import java.lang.reflect.Field;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -397,14 +396,6 @@ class FailoverReviewIT extends RepositoryITSupport {
 		}
 	}
 
-	private MemcachedSession storedOn(String nodeId) {
-		MemcachedSession session = sessionOn(this.repository, nodeId);
-		session.setAttribute("user", "alice");
-		session.setLastAccessedTime(Instant.now());
-		this.repository.save(session);
-		return session;
-	}
-
 	private void awaitUp(MemcachedSessionRepository repository, String nodeId) {
 		MemcachedNode node = node(nodeId);
 		await().atMost(Duration.ofSeconds(15)).until(() -> storeOf(repository).availability().isAvailable(node));
@@ -437,19 +428,6 @@ class FailoverReviewIT extends RepositoryITSupport {
 			}
 		});
 		return release;
-	}
-
-	private static double discarded(SimpleMeterRegistry registry) {
-		return registry.find("msm.session.write.discarded").counters().stream().mapToDouble((c) -> c.count()).sum();
-	}
-
-	/** An id on the node that no session has: looking it up tells the store the node is down. */
-	private static String sessionIdOn(String nodeId) {
-		return "0123456789abcdef0123456789abcdef-" + nodeId;
-	}
-
-	private static String base(MemcachedSession session) {
-		return session.getId().substring(0, 32);
 	}
 
 }

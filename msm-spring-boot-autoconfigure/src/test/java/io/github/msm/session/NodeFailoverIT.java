@@ -2,7 +2,6 @@ package io.github.msm.session;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 
 import io.github.msm.session.node.MemcachedNode;
@@ -291,23 +290,6 @@ class NodeFailoverIT extends RepositoryITSupport {
 		long start = System.nanoTime();
 		request.run();
 		return (System.nanoTime() - start) / 1_000_000;
-	}
-
-	private MemcachedSession storedOn(String nodeId) {
-		MemcachedSession session = sessionOn(this.repository, nodeId);
-		session.setAttribute("user", "alice");
-		session.setLastAccessedTime(Instant.now());
-		this.repository.save(session);
-		return session;
-	}
-
-	/** An id on the node that no session has: looking it up tells the store the node is down. */
-	private static String sessionIdOn(String nodeId) {
-		return "0123456789abcdef0123456789abcdef-" + nodeId;
-	}
-
-	private static String base(MemcachedSession session) {
-		return session.getId().substring(0, 32);
 	}
 
 }

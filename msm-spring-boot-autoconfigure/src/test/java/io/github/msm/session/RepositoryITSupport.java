@@ -75,6 +75,30 @@ abstract class RepositoryITSupport {
 		return session;
 	}
 
+	/** A stored session on the given node, with a "user" attribute. */
+	MemcachedSession storedOn(String nodeId) {
+		MemcachedSession session = sessionOn(this.repository, nodeId);
+		session.setAttribute("user", "alice");
+		session.setLastAccessedTime(java.time.Instant.now());
+		this.repository.save(session);
+		return session;
+	}
+
+	/** An id on the node that no session has: looking it up tells the store the node is down. */
+	static String sessionIdOn(String nodeId) {
+		return "0123456789abcdef0123456789abcdef-" + nodeId;
+	}
+
+	/** The 32 hex characters a session keeps when it moves to another node. */
+	static String base(MemcachedSession session) {
+		return session.getId().substring(0, 32);
+	}
+
+	/** Changes not written because the session was deleted or renamed meanwhile, any reason. */
+	static double discarded(SimpleMeterRegistry registry) {
+		return registry.find("msm.session.write.discarded").counters().stream().mapToDouble((c) -> c.count()).sum();
+	}
+
 	/** What memcached holds under a data key, decoded; {@code null} when absent or a tombstone. */
 	static SessionCodec.Data readable(byte[] bytes) {
 		if (bytes == null || SessionCodec.isTombstone(bytes)) {

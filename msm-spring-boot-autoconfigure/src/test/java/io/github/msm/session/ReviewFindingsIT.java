@@ -396,10 +396,6 @@ class ReviewFindingsIT extends RepositoryITSupport {
 		assertThat(failures(this.registry)).isZero();
 	}
 
-	private static double discarded(SimpleMeterRegistry registry) {
-		return registry.find("msm.session.write.discarded").counters().stream().mapToDouble((c) -> c.count()).sum();
-	}
-
 	private static double failures(SimpleMeterRegistry registry) {
 		return registry.counter("msm.session.write.failures").count();
 	}
