@@ -103,6 +103,11 @@ public final class MemcachedSession implements Session {
 		stored.data().attributes().forEach((name, bytes) -> this.attributes.put(name, new Attribute(bytes)));
 	}
 
+	/** What this session was read as (or last written as), {@code null} if never stored. */
+	@Nullable StoredSession stored() {
+		return this.base;
+	}
+
 	@Override
 	public String getId() {
 		return this.id;

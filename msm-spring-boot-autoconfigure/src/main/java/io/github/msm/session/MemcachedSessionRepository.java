@@ -219,6 +219,12 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		Assert.state(node != null || this.idFormat.isLocal(id),
 				() -> "Session id " + id + " was not made by this repository");
+		if (parts.localFallback.holds(changes)) {
+			// a stand-in for a session that could not be read: merged when its node is back
+			parts.localFallback.save(session, changes);
+			remember(changes, session);
+			return;
+		}
 		if (node != null && parts.nodes.isAvailable(node) && !parts.nodes.shouldLeave(node)) {
 			try {
 				session.saved(changes, parts.writer.save(changes, node));
@@ -292,7 +298,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		if (known != null) {
 			return known.orElse(null);
 		}
-		MemcachedSession session = (node != null) ? load(id, node) : parts().localFallback.load(id, this::findById);
+		MemcachedSession session = (node != null) ? parts().localFallback.reattach(id, node, load(id, node))
+				: parts().localFallback.load(id, this::findById);
 		RequestSessionMemo.remember(id, session);
 		if (session != null && !session.getId().equals(id)) {
 			RequestSessionMemo.remember(session.getId(), session);
@@ -370,6 +377,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		Duration interval = (known != null && known.isPresent()) ? known.get().getMaxInactiveInterval()
 				: this.defaultMaxInactiveInterval;
 		parts.remover.delete(id, node, interval);
+		parts.local.remove(id);
 		RequestSessionMemo.remember(id, null);
 	}
 

@@ -68,7 +68,7 @@ final class RepositoryParts implements AutoCloseable {
 				this.backup, this.lifetime, settings.metrics(), recoveryWindow(settings.defaultMaxInactiveInterval()));
 		this.local = new LocalSessions(settings.defaultMaxInactiveInterval());
 		this.localFallback = new LocalFallback(this.local, this.writer, this.remover, this.nodes, idFormat, this.codec,
-				this.lifetime);
+				this.lifetime, settings.defaultMaxInactiveInterval());
 		availability.addListener(this.remover);
 		availability.addListener(this.failover);
 	}
