@@ -1,8 +1,11 @@
 package io.github.msm.session;
 
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 import io.github.msm.session.node.MemcachedNode;
@@ -20,9 +23,8 @@ import org.jspecify.annotations.Nullable;
  * A request for a stored session while no node is up cannot read it. It gets a
  * <em>stand-in</em>: an empty session under the same id, kept here, so the browser keeps
  * its cookie. Once the session's node answers again, the stored session is served again
- * and what the stand-in was given during the outage is written over it, attribute by
- * attribute (the newest write wins, as between two requests); a stand-in whose session
- * is gone meanwhile (logged out elsewhere) is discarded and counted. Only ids this server
+ * with the attributes the stand-in was given during the outage added; those it also has
+ * keep their stored values (the stand-in's were blind writes), counted and logged. Only ids this server
  * served lately get a stand-in, and a stand-in whose session is not found once its node
  * answers moves to a new id: an id made up by a client is never adopted.
  *
@@ -156,8 +158,28 @@ final class LocalFallback {
 		if (stored == null || node == null) {
 			return found;
 		}
+		// the stand-in's writes were made without seeing the stored session: they add
+		// attributes, but never replace one stored before the outage
+		Map<String, byte[]> added = new HashMap<>();
+		Set<String> superseded = new TreeSet<>();
+		kept.data().attributes().forEach((name, bytes) -> {
+			byte[] storedBytes = stored.data().attributes().get(name);
+			if (storedBytes == null) {
+				added.put(name, bytes);
+			}
+			else if (!Arrays.equals(storedBytes, bytes)) {
+				superseded.add(name);
+			}
+		});
+		if (!superseded.isEmpty()) {
+			this.writer.problems().superseded(found.getId(), superseded);
+		}
+		if (added.isEmpty()) {
+			this.local.remove(standInId);
+			return found;
+		}
 		SessionChanges changes = new SessionChanges(found.getId(), found.getId(), stored,
-				stored.data().creationTime(), Map.copyOf(kept.data().attributes()), Map.of(), Set.of(),
+				stored.data().creationTime(), Map.copyOf(added), Map.of(), Set.of(),
 				stored.data().maxInactiveInterval(), false, false,
 				new SessionChanges.AccessChange(kept.access().lastAccessedTime(), true));
 		StoredSession written;

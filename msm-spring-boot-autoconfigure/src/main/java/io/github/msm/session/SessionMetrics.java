@@ -38,6 +38,8 @@ public final class SessionMetrics {
 
 	private final Counter discardedRenamed;
 
+	private final Counter discardedOutage;
+
 	private final Counter restored;
 
 	private final Counter replicated;
@@ -79,6 +81,10 @@ public final class SessionMetrics {
 			.register(registry);
 		this.discardedRenamed = Counter.builder("msm.session.write.discarded")
 			.tag("reason", "tombstone")
+			.description("Changes not written because another request deleted or renamed the session meanwhile")
+			.register(registry);
+		this.discardedOutage = Counter.builder("msm.session.write.discarded")
+			.tag("reason", "outage")
 			.description("Changes not written because another request deleted or renamed the session meanwhile")
 			.register(registry);
 		this.relocated = Counter.builder("msm.session.failover")
@@ -138,6 +144,10 @@ public final class SessionMetrics {
 
 	void discarded(boolean tombstone) {
 		(tombstone ? this.discardedRenamed : this.discardedDeleted).increment();
+	}
+
+	void superseded() {
+		this.discardedOutage.increment();
 	}
 
 	void relocated() {
