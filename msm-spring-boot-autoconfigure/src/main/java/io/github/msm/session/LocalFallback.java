@@ -72,28 +72,32 @@ final class LocalFallback {
 		this.idsCarryNode = nodes.ring().isNodeIdInSessionId();
 	}
 
-	/** No node is up: the session is kept in this server's memory until one is. */
+	/**
+	 * No node is up: the session is kept in this server's memory under its id until one
+	 * is. A session read from memcached keeps the version it was read as, so that its
+	 * changes are written over that version once its node answers.
+	 */
 	void save(MemcachedSession session, SessionChanges changes) {
 		String id = session.getId();
-		boolean keepsId = this.idFormat.isLocal(id) || !this.idsCarryNode || holds(changes);
-		String localId = keepsId ? id : this.idFormat.newLocalId();
-		session.movedTo(localId, changes, this.local.save(changes.movedTo(localId), this.writer.planner()));
+		StoredSession base = changes.base();
+		if (this.idsCarryNode && base != null && base.cas() != 0 && !this.idFormat.isLocal(id)) {
+			this.local.basedOn(id, base.data().attributes());
+		}
+		session.movedTo(id, changes, this.local.save(changes.movedTo(id), this.writer.planner()));
 		String storedId = changes.storedId();
-		if (storedId != null && !storedId.equals(localId)) {
+		if (storedId != null && !storedId.equals(id)) {
 			MemcachedNode storedNode = this.idFormat.nodeOf(storedId);
-			if (storedNode != null && !keepsId) {
-				// the copies under the old id must not outlive the move, on any node
+			if (storedNode != null && base != null && base.cas() != 0) {
+				// a login: the pre-login id must not come back when its node does
 				this.remover.moved(storedId, null, storedNode, changes.maxInactiveInterval());
 			}
-			else {
-				this.local.remove(storedId);
-			}
+			this.local.remove(storedId);
 		}
 	}
 
 	/**
-	 * Whether the session is a stand-in kept here (read from here, not from memcached): its
-	 * changes stay here until its node answers again.
+	 * Whether the session was read from here (a stand-in, or a session saved here while no
+	 * node was up), not from memcached: its changes stay here until its node answers.
 	 */
 	boolean holds(SessionChanges changes) {
 		StoredSession base = changes.base();
@@ -158,28 +162,42 @@ final class LocalFallback {
 		if (stored == null || node == null) {
 			return found;
 		}
-		// the stand-in's writes were made without seeing the stored session: they add
-		// attributes, but never replace one stored before the outage
+		// a three-way merge per attribute: what the session kept here changed since it was
+		// read (nothing for a stand-in) is written where the stored value is still the one
+		// it read; a change over a value that changed meanwhile, or that it never saw, is
+		// not written (counted)
+		Map<String, byte[]> read = this.local.basedOn(standInId);
+		Map<String, byte[]> now = stored.data().attributes();
 		Map<String, byte[]> added = new HashMap<>();
+		Set<String> removed = new TreeSet<>();
 		Set<String> superseded = new TreeSet<>();
 		kept.data().attributes().forEach((name, bytes) -> {
-			byte[] storedBytes = stored.data().attributes().get(name);
-			if (storedBytes == null) {
+			byte[] was = read.get(name);
+			byte[] is = now.get(name);
+			if (Arrays.equals(was, bytes) || Arrays.equals(is, bytes)) {
+				return;
+			}
+			if (Arrays.equals(was, is)) {
 				added.put(name, bytes);
 			}
-			else if (!Arrays.equals(storedBytes, bytes)) {
+			else {
 				superseded.add(name);
+			}
+		});
+		read.forEach((name, was) -> {
+			if (!kept.data().attributes().containsKey(name) && Arrays.equals(was, now.get(name))) {
+				removed.add(name);
 			}
 		});
 		if (!superseded.isEmpty()) {
 			this.writer.problems().superseded(found.getId(), superseded);
 		}
-		if (added.isEmpty()) {
+		if (added.isEmpty() && removed.isEmpty()) {
 			this.local.remove(standInId);
 			return found;
 		}
 		SessionChanges changes = new SessionChanges(found.getId(), found.getId(), stored,
-				stored.data().creationTime(), Map.copyOf(added), Map.of(), Set.of(),
+				stored.data().creationTime(), Map.copyOf(added), Map.of(), Set.copyOf(removed),
 				stored.data().maxInactiveInterval(), false, false,
 				new SessionChanges.AccessChange(kept.access().lastAccessedTime(), true));
 		StoredSession written;

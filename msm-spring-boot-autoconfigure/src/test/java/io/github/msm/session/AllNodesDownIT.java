@@ -89,6 +89,29 @@ class AllNodesDownIT extends RepositoryITSupport {
 		});
 	}
 
+	@Test
+	void save_OfASessionReadBeforeTheOutage_ShouldBeWrittenOnceItsNodeAnswers() {
+		MemcachedSession session = servedSession();
+		MemcachedSession read = this.repository.findById(session.getId());
+		freezeAll();
+		read.setAttribute("user", "bob");
+		read.removeAttribute("none");
+		this.repository.save(read);
+		assertThat(read.getId()).as("keeps its id").isEqualTo(session.getId());
+		assertThat((String) this.repository.findById(session.getId()).getAttribute("user"))
+			.as("served from this server's memory meanwhile").isEqualTo("bob");
+
+		memcached.all().forEach((server) -> server.resume());
+
+		await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+			MemcachedSession back = this.repository.findById(session.getId());
+			assertThat(base(back)).isEqualTo(base(session));
+			MemcachedSession elsewhere = newRepository(java.time.Clock.systemUTC(), kryo(), this.registry)
+				.findById(back.getId());
+			assertThat((String) elsewhere.getAttribute("user")).as("written to memcached").isEqualTo("bob");
+		});
+	}
+
 	/** A session stored and read once by this server, with "user" = alice. */
 	private MemcachedSession servedSession() {
 		MemcachedSession session = storedOn("n1");
