@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT,
 		properties = { "msm.index-principal=true", "management.endpoints.web.exposure.include=sessions" })
 @DirtiesContext
-class PrincipalIndexIT {
+class SessionsByUserIT {
 
 	private static final Pattern CSRF_FIELD = Pattern.compile("name=\"_csrf\"[^>]*value=\"([^\"]+)\"");
 

@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT,
 		properties = "management.endpoints.web.exposure.include=sessions")
 @DirtiesContext
-class PrincipalIndexOffIT {
+class SessionsByUserWithoutIndexIT {
 
 	@RegisterExtension
 	static final MemcachedServers memcached = MemcachedServers.nodes(2);
