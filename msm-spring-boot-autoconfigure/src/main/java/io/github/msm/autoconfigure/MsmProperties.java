@@ -7,6 +7,8 @@ import java.util.List;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.convert.DurationUnit;
+import org.springframework.session.FlushMode;
+import org.springframework.session.SaveMode;
 import org.springframework.util.unit.DataSize;
 
 /**
@@ -80,6 +82,37 @@ public class MsmProperties {
 	 * fraction of the interval later. 0 writes every access; at most 0.5.
 	 */
 	private double accessWriteFraction = 0.125;
+
+	/**
+	 * When session changes are written: "on-save", when the request ends, or "immediate",
+	 * at each setAttribute, removeAttribute and setMaxInactiveInterval (for long requests
+	 * and WebSocket sessions; costs one write per change).
+	 */
+	private FlushMode flushMode = FlushMode.ON_SAVE;
+
+	/**
+	 * Which attributes a save serializes and writes when their bytes changed:
+	 * "on-get-attribute", those read or set (a value changed in place is saved);
+	 * "on-set-attribute", only those set; "always", every attribute on the first save of
+	 * each request, changed or not.
+	 */
+	private SaveMode saveMode = SaveMode.ON_GET_ATTRIBUTE;
+
+	/**
+	 * Regular expression that the name of an attribute must match as a whole to be
+	 * stored in memcached; others live only in the request that set them. Empty: every
+	 * attribute is stored. Spring Security's SPRING_SECURITY_CONTEXT must match for logins
+	 * to survive.
+	 */
+	private String attributeFilter = "";
+
+	/**
+	 * Whether sessions are indexed by principal name in memcached, so that they can be
+	 * found by user name (Spring Security's concurrent session control, the actuator
+	 * sessions endpoint). Costs one memcached update per login, and one read per session
+	 * of the user per lookup.
+	 */
+	private boolean indexPrincipal;
 
 	private final Serialization serialization = new Serialization();
 
@@ -161,6 +194,38 @@ public class MsmProperties {
 
 	public void setAccessWriteFraction(double accessWriteFraction) {
 		this.accessWriteFraction = accessWriteFraction;
+	}
+
+	public FlushMode getFlushMode() {
+		return this.flushMode;
+	}
+
+	public void setFlushMode(FlushMode flushMode) {
+		this.flushMode = flushMode;
+	}
+
+	public SaveMode getSaveMode() {
+		return this.saveMode;
+	}
+
+	public void setSaveMode(SaveMode saveMode) {
+		this.saveMode = saveMode;
+	}
+
+	public String getAttributeFilter() {
+		return this.attributeFilter;
+	}
+
+	public void setAttributeFilter(String attributeFilter) {
+		this.attributeFilter = attributeFilter;
+	}
+
+	public boolean isIndexPrincipal() {
+		return this.indexPrincipal;
+	}
+
+	public void setIndexPrincipal(boolean indexPrincipal) {
+		this.indexPrincipal = indexPrincipal;
 	}
 
 	public Serialization getSerialization() {

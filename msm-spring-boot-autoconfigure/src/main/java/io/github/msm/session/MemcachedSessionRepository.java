@@ -69,6 +69,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private Duration defaultMaxInactiveInterval = MapSession.DEFAULT_MAX_INACTIVE_INTERVAL;
 
+	private SessionSavePolicy savePolicy = SessionSavePolicy.DEFAULT;
+
 	private volatile @Nullable RepositoryParts parts;
 
 	/** The configured item size last lowered to the servers' one, to warn once. */
@@ -151,6 +153,17 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 					+ " bytes, so that larger sessions are refused before they are sent");
 		}
 		return reported.getAsInt();
+	}
+
+	/**
+	 * Set which attributes are written, and when (Spring Session's flush and save modes,
+	 * and an attribute filter).
+	 * @param savePolicy the policy (default {@link SessionSavePolicy#DEFAULT})
+	 */
+	public void setSavePolicy(SessionSavePolicy savePolicy) {
+		Assert.notNull(savePolicy, "savePolicy must not be null");
+		this.savePolicy = savePolicy;
+		reset();
 	}
 
 	/**
@@ -406,7 +419,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 				if (parts == null) {
 					parts = new RepositoryParts(this.store, this.ring, this.serializer, this.idFormat,
 							new RepositoryParts.Settings(this.keys, this.metrics, this.backupAsync, this.maxItemSize,
-									this.clock, this.accessWriteFraction, this.defaultMaxInactiveInterval));
+									this.clock, this.accessWriteFraction, this.defaultMaxInactiveInterval,
+									this.savePolicy, this::save));
 					this.parts = parts;
 				}
 			}

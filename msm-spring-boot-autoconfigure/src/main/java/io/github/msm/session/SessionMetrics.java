@@ -44,6 +44,8 @@ public final class SessionMetrics {
 
 	private final Counter replicated;
 
+	private final Counter indexWriteFailures;
+
 	public SessionMetrics(MeterRegistry registry) {
 		this.oversize = Counter.builder("msm.session.oversize")
 			.description("Sessions not stored because they exceed msm.max-item-size")
@@ -98,6 +100,9 @@ public final class SessionMetrics {
 		this.replicated = Counter.builder("msm.session.failover")
 			.tag("kind", "re-replication")
 			.description("Backup copies written again at a session's access after a node went down or came back")
+			.register(registry);
+		this.indexWriteFailures = Counter.builder("msm.index.write.failures")
+			.description("Principal index updates that could not be stored, each logged (WARN at most once a minute)")
 			.register(registry);
 	}
 
@@ -164,6 +169,10 @@ public final class SessionMetrics {
 
 	void backupDropped() {
 		this.backupDropped.increment();
+	}
+
+	void indexWriteFailed() {
+		this.indexWriteFailures.increment();
 	}
 
 }
