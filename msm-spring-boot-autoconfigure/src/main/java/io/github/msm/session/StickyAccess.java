@@ -137,7 +137,9 @@ public final class StickyAccess {
 			changes = changes.withBase(current.written);
 		}
 		if (!changes.changesData()) {
-			LocalCopy copy = (current != null) ? current : copyOf(session);
+			// no local copy: evicted, or dropped because a write found the session gone;
+			// the next request reads memcached again
+			LocalCopy copy = current;
 			AccessChange access = changes.access();
 			if (copy == null || access == null) {
 				return new Outcome(copy, false, false);

@@ -245,6 +245,11 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		publish(new SessionDeletedEvent(this, deleted));
 	}
 
+	/** The repository that reads and writes memcached for this one. */
+	public MemcachedSessionRepository memcachedRepository() {
+		return this.memcached;
+	}
+
 	/** Expires idle sessions now: what the background sweeper does. */
 	public void sweep() {
 		this.sessions.cleanUp();
