@@ -127,6 +127,9 @@ public final class MsmAutoConfiguration {
 			repository.setDefaultMaxInactiveInterval(timeout);
 		}
 		MsmPropertyChecks.apply("msm.key-prefix", properties.getKeyPrefix(), repository::setKeyPrefix);
+		if (properties.getJvmRoute() != null) {
+			MsmPropertyChecks.apply("msm.jvm-route", properties.getJvmRoute(), repository::setJvmRoute);
+		}
 		repository.setBackupAsync(properties.isBackupAsync());
 		repository.setMaxItemSize(MsmPropertyChecks.maxItemSize(properties.getMaxItemSize()));
 		MsmPropertyChecks.apply("msm.access-write-fraction", properties.getAccessWriteFraction(),

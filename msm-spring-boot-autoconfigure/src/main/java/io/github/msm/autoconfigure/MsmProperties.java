@@ -5,6 +5,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.convert.DurationUnit;
 import org.springframework.session.FlushMode;
@@ -115,6 +117,36 @@ public class MsmProperties {
 	private boolean indexPrincipal;
 
 	private final Serialization serialization = new Serialization();
+
+	/**
+	 * This server's route, e.g. "app1": appended to the ids of the sessions it creates
+	 * ("<32 hex>-n1.app1"), so that a load balancer can route each user back to it. 1 to
+	 * 32 of [A-Za-z0-9_]. Required by sticky mode.
+	 */
+	private @Nullable String jvmRoute;
+
+	/**
+	 * Whether sessions are served from this server's memory, with memcached as the copy
+	 * another server takes over (needs msm.jvm-route and a load balancer that routes by
+	 * it). Tuned with msm.sticky.* (see MsmStickyProperties).
+	 */
+	private boolean sticky;
+
+	public @Nullable String getJvmRoute() {
+		return this.jvmRoute;
+	}
+
+	public void setJvmRoute(@Nullable String jvmRoute) {
+		this.jvmRoute = jvmRoute;
+	}
+
+	public boolean isSticky() {
+		return this.sticky;
+	}
+
+	public void setSticky(boolean sticky) {
+		this.sticky = sticky;
+	}
 
 	public boolean isEnabled() {
 		return this.enabled;

@@ -239,6 +239,29 @@ public final class MemcachedSession implements Session {
 
 	// What the repository needs to save -------------------------------------------------
 
+	/** What this session was read as or last saved as, {@code null} when never stored. */
+	@Nullable StoredSession base() {
+		return this.base;
+	}
+
+	/**
+	 * Gives the session another id that its next save moves it to, like
+	 * {@link #changeSessionId()} but chosen by the caller: a sticky server taking over a
+	 * session of another server keeps its base and node and puts its own route.
+	 */
+	void takeOver(String newId) {
+		this.id = newId;
+	}
+
+	/**
+	 * Shows the access this server saw last instead of the stored one: a sticky server
+	 * writes accesses to memcached only now and then, but knows each one exactly.
+	 */
+	void localAccess(Instant lastAccessedTime) {
+		this.lastAccessedTime = lastAccessedTime;
+		this.accessSlack = Duration.ZERO;
+	}
+
 	/** The id this session is stored under, {@code null} when never stored. */
 	@Nullable String storedId() {
 		return this.storedId;

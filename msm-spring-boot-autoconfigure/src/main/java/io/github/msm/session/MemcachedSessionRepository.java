@@ -51,7 +51,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private final NodeRing ring;
 
-	private final SessionIdFormat idFormat;
+	private SessionIdFormat idFormat;
 
 	private final SessionSerializer serializer;
 
@@ -101,6 +101,19 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		Assert.notNull(defaultMaxInactiveInterval, "defaultMaxInactiveInterval must not be null");
 		this.defaultMaxInactiveInterval = (defaultMaxInactiveInterval.abs().compareTo(SessionLifetime.MAX_INTERVAL) > 0)
 				? SessionLifetime.MAX_INTERVAL : defaultMaxInactiveInterval;
+	}
+
+	/**
+	 * Set this server's route, appended to the ids of the sessions it creates
+	 * ({@code <32 hex>-n1.app1}), so that a load balancer can keep each user on the server
+	 * that holds the session in memory (sticky mode). Ids with any route are accepted.
+	 * @param jvmRoute 1 to 32 of {@code [A-Za-z0-9_]}
+	 */
+	public void setJvmRoute(String jvmRoute) {
+		Assert.isTrue(jvmRoute != null && SessionIdFormat.ROUTE.matcher(jvmRoute).matches(),
+				() -> "jvmRoute '" + jvmRoute + "' must be 1 to 32 of [A-Za-z0-9_]");
+		this.idFormat = new SessionIdFormat(this.ring, jvmRoute);
+		reset();
 	}
 
 	/**
@@ -226,8 +239,12 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	 */
 	@Override
 	public void save(MemcachedSession session) {
+		save(session, session.changes());
+	}
+
+	/** Saves a snapshot already taken (sticky mode takes it to decide how to save). */
+	void save(MemcachedSession session, SessionChanges changes) {
 		RepositoryParts parts = parts();
-		SessionChanges changes = session.changes();
 		String id = session.getId();
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		Assert.state(node != null || this.idFormat.isLocal(id),
@@ -411,7 +428,27 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		this.store.close();
 	}
 
-	private RepositoryParts parts() {
+	SessionIdFormat idFormat() {
+		return this.idFormat;
+	}
+
+	SessionKeys keys() {
+		return this.keys;
+	}
+
+	SessionMetrics metrics() {
+		return this.metrics;
+	}
+
+	Duration defaultMaxInactiveInterval() {
+		return this.defaultMaxInactiveInterval;
+	}
+
+	MemcachedStore store() {
+		return this.store;
+	}
+
+	RepositoryParts parts() {
 		RepositoryParts parts = this.parts;
 		if (parts == null) {
 			synchronized (this) {
