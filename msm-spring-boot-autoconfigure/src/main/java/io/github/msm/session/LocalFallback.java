@@ -157,7 +157,7 @@ final class LocalFallback {
 	}
 
 	private MemcachedSession mergeInto(MemcachedSession found, String standInId, StoredSession kept) {
-		StoredSession stored = found.stored();
+		StoredSession stored = found.base();
 		MemcachedNode node = this.idFormat.nodeOf(found.getId());
 		if (stored == null || node == null) {
 			return found;

@@ -107,11 +107,6 @@ public final class MemcachedSession implements Session {
 		this.allAttributesPending = codec.policy().savesAllAttributes();
 	}
 
-	/** What this session was read as (or last written as), {@code null} if never stored. */
-	@Nullable StoredSession stored() {
-		return this.base;
-	}
-
 	@Override
 	public String getId() {
 		return this.id;
