@@ -215,6 +215,9 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	public void save(MemcachedSession session) {
 		RepositoryParts parts = parts();
 		SessionChanges changes = session.changes();
+		if (!changes.isNew() && changes.changesData()) {
+			SessionWriteSignal.raise();
+		}
 		String id = session.getId();
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		Assert.state(node != null || this.idFormat.isLocal(id),
@@ -350,6 +353,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	@Override
 	public void deleteById(String id) {
+		SessionWriteSignal.raise();
 		RepositoryParts parts = parts();
 		if (this.idFormat.isLocal(id)) {
 			parts.local.remove(id);
