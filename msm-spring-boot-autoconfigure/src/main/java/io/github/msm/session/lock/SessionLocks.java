@@ -57,7 +57,7 @@ public final class SessionLocks implements AutoCloseable {
 
 	private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
-	private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+	private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
 	private static final HexFormat HEX = HexFormat.of();
 

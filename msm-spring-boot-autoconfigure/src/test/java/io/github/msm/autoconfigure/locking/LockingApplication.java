@@ -59,6 +59,11 @@ public class LockingApplication {
 			return read(session, sleepMs);
 		}
 
+		@GetMapping("/hello")
+		String hello() {
+			return "hello";
+		}
+
 		@DeleteMapping("/session")
 		String invalidate(HttpServletRequest request, @RequestParam(defaultValue = "0") long sleepMs)
 				throws InterruptedException {
