@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.github.msm.session.SessionWriteSignal;
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.DispatcherType;
@@ -15,6 +16,7 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -151,15 +153,17 @@ public final class SessionLockFilter implements Filter {
 	private void run(Claim claim, HttpServletRequest request, HttpServletResponse response, FilterChain chain)
 			throws IOException, ServletException {
 		SessionWriteSignal previous = claim.signal.bind();
+		int asyncStarts = claim.asyncStarts;
 		boolean completed = false;
 		try {
-			chain.doFilter(request, response);
+			chain.doFilter(new AsyncWatchingRequest(request, claim), response);
 			completed = true;
 		}
 		finally {
 			SessionWriteSignal.unbind(previous);
-			if (request.isAsyncStarted()) {
-				claim.releaseWhenComplete(request, completed);
+			if (claim.asyncStarts != asyncStarts || request.isAsyncStarted()) {
+				// released when the container completes the request
+				claim.failed |= !completed;
 			}
 			else {
 				claim.finish(completed);
@@ -189,6 +193,32 @@ public final class SessionLockFilter implements Filter {
 		return (!context.isEmpty() && uri.startsWith(context)) ? uri.substring(context.length()) : uri;
 	}
 
+	/** Tells the claim when the application starts async processing. */
+	private static final class AsyncWatchingRequest extends HttpServletRequestWrapper {
+
+		private final Claim claim;
+
+		AsyncWatchingRequest(HttpServletRequest request, Claim claim) {
+			super(request);
+			this.claim = claim;
+		}
+
+		@Override
+		public AsyncContext startAsync() {
+			AsyncContext context = super.startAsync();
+			this.claim.asyncStarted(context);
+			return context;
+		}
+
+		@Override
+		public AsyncContext startAsync(ServletRequest request, ServletResponse response) {
+			AsyncContext context = super.startAsync(request, response);
+			this.claim.asyncStarted(context);
+			return context;
+		}
+
+	}
+
 	/** What this filter holds for one request, across its dispatches. */
 	private final class Claim implements AsyncListener {
 
@@ -202,9 +232,9 @@ public final class SessionLockFilter implements Filter {
 
 		private final AtomicBoolean finished = new AtomicBoolean();
 
-		private volatile boolean failed;
+		volatile boolean failed;
 
-		private volatile boolean listening;
+		volatile int asyncStarts;
 
 		Claim(@Nullable SessionLock lock, String method, String path) {
 			this.lock = lock;
@@ -212,12 +242,13 @@ public final class SessionLockFilter implements Filter {
 			this.path = path;
 		}
 
-		void releaseWhenComplete(HttpServletRequest request, boolean completed) {
-			this.failed |= !completed;
-			if (!this.listening) {
-				this.listening = true;
-				request.getAsyncContext().addListener(this);
-			}
+		/**
+		 * Async processing started: listen for the completion right away, since the
+		 * async work may finish and dispatch before this dispatch's filters unwind.
+		 */
+		void asyncStarted(AsyncContext context) {
+			this.asyncStarts++;
+			context.addListener(this);
 		}
 
 		/** Releases the lock and learns from the request; only the first call counts. */
@@ -255,8 +286,7 @@ public final class SessionLockFilter implements Filter {
 
 		@Override
 		public void onStartAsync(AsyncEvent event) {
-			// a new async cycle drops the listeners of the last one
-			event.getAsyncContext().addListener(this);
+			// the wrapper registers this listener again for the new cycle
 		}
 
 	}
