@@ -245,6 +245,9 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	/** Saves a snapshot already taken (sticky mode takes it to decide how to save). */
 	void save(MemcachedSession session, SessionChanges changes) {
 		RepositoryParts parts = parts();
+		if (!changes.isNew() && changes.changesData()) {
+			SessionWriteSignal.raise();
+		}
 		String id = session.getId();
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		Assert.state(node != null || this.idFormat.isLocal(id),
@@ -387,6 +390,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	@Override
 	public void deleteById(String id) {
+		SessionWriteSignal.raise();
 		RepositoryParts parts = parts();
 		if (this.idFormat.isLocal(id)) {
 			parts.local.remove(id);

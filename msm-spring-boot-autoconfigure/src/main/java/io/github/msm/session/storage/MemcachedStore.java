@@ -41,6 +41,8 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.util.Assert;
+
 /**
  * Byte-level access to memcached where every call names the node it goes to.
  *
@@ -119,6 +121,8 @@ public final class MemcachedStore implements AutoCloseable {
 
 	private final long timeoutMillis;
 
+	private final boolean binaryProtocol;
+
 	private final OptionalInt serverItemSizeMax;
 
 	private volatile boolean closed;
@@ -136,6 +140,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 */
 	public MemcachedStore(List<MemcachedNode> nodes, boolean binaryProtocol, Duration operationTimeout) {
 		this.timeoutMillis = operationTimeout.toMillis();
+		this.binaryProtocol = binaryProtocol;
 		this.availability = new NodeAvailability(nodes, Clock.systemUTC());
 		Map<MemcachedNode, NodeConnection> connections = new LinkedHashMap<>();
 		OperationFactory operations = binaryProtocol ? new BinaryOperationFactory() : new AsciiOperationFactory();
@@ -429,6 +434,40 @@ public final class MemcachedStore implements AutoCloseable {
 		return call("delete", node, key, WriteResult.FAILED,
 				(client, deadline) -> Boolean.TRUE.equals(await(client.delete(key), deadline)) ? WriteResult.OK
 						: WriteResult.NOT_FOUND);
+	}
+
+	/**
+	 * Whether {@link #deleteIfUnchanged} is available: memcached's text protocol has no
+	 * delete with a CAS token.
+	 */
+	public boolean canDeleteIfUnchanged() {
+		return this.binaryProtocol;
+	}
+
+	/**
+	 * Deletes a key only if nobody wrote it since the value with this CAS token was read
+	 * or written (binary protocol only), and waits for the answer.
+	 * @param node the node
+	 * @param key the key
+	 * @param cas the token of the value to delete
+	 * @return {@code OK} if deleted, {@code CONFLICT} if the key holds another value,
+	 * {@code NOT_FOUND} if it is gone, else {@code FAILED}
+	 * @throws IllegalStateException over the text protocol
+	 */
+	public WriteResult deleteIfUnchanged(MemcachedNode node, String key, long cas) {
+		Assert.state(this.binaryProtocol, "memcached's text protocol has no delete with a CAS token");
+		return call("delete", node, key, WriteResult.FAILED, (client, deadline) -> {
+			OperationFuture<Boolean> future = client.delete(key, cas);
+			if (Boolean.TRUE.equals(await(future, deadline))) {
+				return WriteResult.OK;
+			}
+			StatusCode status = future.getStatus().getStatusCode();
+			return switch (status) {
+				case ERR_EXISTS -> WriteResult.CONFLICT;
+				case ERR_NOT_FOUND -> WriteResult.NOT_FOUND;
+				default -> WriteResult.FAILED;
+			};
+		});
 	}
 
 	/** Queues a {@code delete} without waiting; not sent to a down node. */
