@@ -85,15 +85,19 @@ public class IndexedMemcachedSessionRepository extends MemcachedSessionRepositor
 		this.index = null;
 	}
 
-	/** Saves, then lists the session under its principal when it logged in or changed its id. */
+	/**
+	 * Saves, then lists the session under its principal when it logged in or changed its
+	 * id. Overrides the snapshot save, not only {@link #save(MemcachedSession)}: sticky
+	 * mode saves through it, and would otherwise never update the index.
+	 */
 	@Override
-	public void save(MemcachedSession session) {
-		String storedId = session.storedId();
+	void save(MemcachedSession session, SessionChanges changes) {
+		String storedId = changes.storedId();
 		boolean principalMayChange = (storedId != null && !storedId.equals(session.getId()))
 				|| session.isChangedAttribute(PRINCIPAL_NAME_INDEX_NAME)
 				|| session.isChangedAttribute(SPRING_SECURITY_CONTEXT);
 		String principal = principalMayChange ? principalOf(session) : null;
-		super.save(session);
+		super.save(session, changes);
 		if (principal != null && session.getId().equals(session.storedId())) {
 			String replaced = (storedId != null && !storedId.equals(session.getId())) ? storedId : null;
 			index().add(principal, session.getId(), replaced);

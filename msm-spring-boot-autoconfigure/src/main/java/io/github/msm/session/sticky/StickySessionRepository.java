@@ -81,6 +81,15 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 
 	private Cache<String, LocalCopy> sessions;
 
+	/** Striped per-session locks for saves (sticky mode needs no memcached lock). */
+	private final Object[] locks = new Object[1024];
+
+	{
+		for (int i = 0; i < this.locks.length; i++) {
+			this.locks[i] = new Object();
+		}
+	}
+
 	/**
 	 * Create a repository.
 	 * @param memcached the repository that reads and writes memcached; sticky mode
@@ -180,6 +189,11 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				if (cause == RemovalCause.EXPIRED && copy != null) {
 					expired(copy);
 				}
+				else if (cause == RemovalCause.SIZE && copy != null && copy.isPending()) {
+					// evicted for space with queued changes: memcached must get them now,
+					// the queue and the shutdown flush only see sessions still held
+					this.access.write(copy);
+				}
 			})
 			.build();
 	}
@@ -217,6 +231,23 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	@Override
 	public void save(MemcachedSession session) {
 		String storedId = this.access.storedIdOf(session);
+		if (this.writes == null) {
+			// written at once: concurrent saves merge by compare-and-set in memcached
+			saveLocked(session, storedId);
+			return;
+		}
+		// queued: a save plans its changes on the local copy it read, so two saves of a
+		// session at once would lose one; they take turns
+		synchronized (lockFor((storedId != null) ? storedId : session.getId())) {
+			saveLocked(session, storedId);
+		}
+	}
+
+	private Object lockFor(String id) {
+		return this.locks[Math.floorMod(id.hashCode(), this.locks.length)];
+	}
+
+	private void saveLocked(MemcachedSession session, @Nullable String storedId) {
 		LocalCopy current = (storedId != null) ? this.sessions.policy().getIfPresentQuietly(storedId) : null;
 		StickyAccess.Outcome outcome = this.access.save(session, current, this.writes != null);
 		LocalCopy copy = outcome.copy();
@@ -314,12 +345,14 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			this.sessions.invalidate(id);
 			return;
 		}
-		this.sessions.asMap().computeIfPresent(id, (key, now) -> {
-			if (stored == null) {
-				return null;
-			}
-			return now.hasSameStateAs(copy) ? stored.newest(now) : now.withWritten(stored);
-		});
+		synchronized (lockFor(id)) {
+			this.sessions.asMap().computeIfPresent(id, (key, now) -> {
+				if (stored == null) {
+					return null;
+				}
+				return now.hasSameStateAs(copy) ? stored.newest(now) : now.withWritten(stored);
+			});
+		}
 	}
 
 	private void expired(LocalCopy copy) {
