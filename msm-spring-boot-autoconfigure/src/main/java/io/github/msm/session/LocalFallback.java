@@ -24,9 +24,10 @@ import org.jspecify.annotations.Nullable;
  * <em>stand-in</em>: an empty session under the same id, kept here, so the browser keeps
  * its cookie. Once the session's node answers again, the stored session is served again
  * with the attributes the stand-in was given during the outage added; those it also has
- * keep their stored values (the stand-in's were blind writes), counted and logged. Only ids this server
- * served lately get a stand-in, and a stand-in whose session is not found once its node
- * answers moves to a new id: an id made up by a client is never adopted.
+ * keep their stored values (the stand-in's were blind writes), counted and logged. A login
+ * during the outage retires the pre-login id (tombstones, written when its node answers). Only ids this server
+ * served lately, and not logged out, get a stand-in: an id made up by a client is never
+ * adopted.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -87,7 +88,7 @@ final class LocalFallback {
 		String storedId = changes.storedId();
 		if (storedId != null && !storedId.equals(id)) {
 			MemcachedNode storedNode = this.idFormat.nodeOf(storedId);
-			if (storedNode != null && base != null && base.cas() != 0) {
+			if (storedNode != null) {
 				// a login: the pre-login id must not come back when its node does
 				this.remover.moved(storedId, null, storedNode, changes.maxInactiveInterval());
 			}
@@ -139,14 +140,18 @@ final class LocalFallback {
 			// the stored session may still be there: wait for its node
 			return new MemcachedSession(id, kept, this.idFormat, this.codec, this.lifetime);
 		}
-		// its node answers and has no session (it restarted empty, no backup, or logged
-		// out): the stand-in becomes a session under a new id; a write that fails is
-		// counted and logged by the writer
-		String newId = this.idFormat.newId(node);
-		StoredSession stored = this.writer.relocate(SessionChanges.none(id, kept), newId, node, null);
+		// its node answers and has no session (it restarted empty with no backup, expired
+		// or was evicted there, or it is the new id of a login made during the outage): the
+		// session kept here is stored under its id, which this server served or made; a
+		// session logged out meanwhile (a tombstone) is not, counted by the writer
+		StoredSession stored = this.writer.relocate(SessionChanges.none(id, kept), id, node, null);
 		this.local.remove(id);
-		return (stored != null) ? new MemcachedSession(newId, stored, this.idFormat, this.codec, this.lifetime)
-				: null;
+		return (stored != null) ? new MemcachedSession(id, stored, this.idFormat, this.codec, this.lifetime) : null;
+	}
+
+	/** The session was logged out: no stand-in for its id from now on. */
+	void forget(String id) {
+		this.served.invalidate(id);
 	}
 
 	private MemcachedSession newStandIn(String id) {

@@ -412,6 +412,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 				: this.defaultMaxInactiveInterval;
 		parts.remover.delete(id, node, interval);
 		parts.local.remove(id);
+		parts.localFallback.forget(id);
 		RequestSessionMemo.remember(id, null);
 	}
 

@@ -47,6 +47,44 @@ class StandInAttackIT extends RepositoryITSupport {
 	}
 
 	@Test
+	void idLoggedOutBeforeTheOutage_ShouldGetNoStandIn() {
+		MemcachedSession session = servedSession(this.repository);
+		this.repository.deleteById(session.getId());
+		freezeAll(this.repository);
+
+		assertThat(this.repository.findById(session.getId())).isNull();
+	}
+
+	@Test
+	void loginDuringTheOutage_ThenRecovery_ShouldKeepTheLoginUnderTheNewIdOnly() {
+		MemcachedSession session = servedSession(this.repository);
+		String oldId = session.getId();
+		freezeAll(this.repository);
+		MemcachedSession standIn = this.repository.findById(oldId);
+		String newId = standIn.changeSessionId();
+		standIn.setAttribute("login", "bob");
+		this.repository.save(standIn);
+		String savedAs = standIn.getId();
+
+		memcached.all().forEach((server) -> server.resume());
+
+		await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+			assertThat(storeOf(this.repository).availability().available()).hasSize(2);
+			MemcachedSession loggedIn = this.repository.findById(savedAs);
+			assertThat(loggedIn).as("new id %s (changeSessionId gave %s)", savedAs, newId).isNotNull();
+			assertThat((String) loggedIn.getAttribute("login")).isEqualTo("bob");
+			MemcachedSession old = this.repository.findById(oldId);
+			assertThat((Object) ((old != null) ? old.getAttribute("login") : null)).as("old id").isNull();
+		});
+		MemcachedSession second = this.repository.findById(savedAs);
+		assertThat(second).as("the logged-in session %s at the next request", savedAs).isNotNull();
+		MemcachedSession elsewhere = newRepository(Clock.systemUTC(), kryo(), this.registry)
+			.findById(second.getId());
+		assertThat(elsewhere).as("login written to memcached").isNotNull();
+		assertThat((String) elsewhere.getAttribute("login")).isEqualTo("bob");
+	}
+
+	@Test
 	void twoServersStandIns_ShouldBothBeMergedOnceTheNodesAnswer() {
 		MemcachedSessionRepository other = newRepository(Clock.systemUTC(), kryo(), this.registry);
 		MemcachedSession session = servedSession(this.repository);
