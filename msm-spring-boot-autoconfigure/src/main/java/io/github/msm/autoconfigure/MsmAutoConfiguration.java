@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.github.msm.session.MemcachedSessionRepository;
-import io.github.msm.session.SessionMetrics;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.ClassAllowList;
 import io.github.msm.session.serializer.JdkSessionSerializer;
@@ -12,7 +11,6 @@ import io.github.msm.session.serializer.KryoSessionSerializer;
 import io.github.msm.session.serializer.SessionSerializer;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.web.SessionRequestScopeFilter;
-import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.DispatcherType;
 import net.spy.memcached.MemcachedClient;
 
@@ -95,7 +93,7 @@ public final class MsmAutoConfiguration {
 
 	@Bean(destroyMethod = "")
 	MemcachedSessionRepository sessionRepository(MsmProperties properties, MemcachedStore store, NodeRing ring,
-			SessionSerializer serializer, SessionTimeout sessionTimeout, ObjectProvider<MeterRegistry> meterRegistry,
+			SessionSerializer serializer, SessionTimeout sessionTimeout,
 			ObjectProvider<SessionRepositoryCustomizer<MemcachedSessionRepository>> customizers) {
 		MemcachedSessionRepository repository = new MemcachedSessionRepository(store, ring, serializer);
 		java.time.Duration timeout = sessionTimeout.getTimeout();
@@ -107,10 +105,6 @@ public final class MsmAutoConfiguration {
 		repository.setMaxItemSize(MsmPropertyChecks.maxItemSize(properties.getMaxItemSize()));
 		MsmPropertyChecks.apply("msm.access-write-fraction", properties.getAccessWriteFraction(),
 				repository::setAccessWriteFraction);
-		MeterRegistry registry = meterRegistry.getIfAvailable();
-		if (registry != null) {
-			repository.setMetrics(new SessionMetrics(registry));
-		}
 		customizers.orderedStream().forEach((customizer) -> customizer.customize(repository));
 		return repository;
 	}
@@ -120,9 +114,10 @@ public final class MsmAutoConfiguration {
 	 * what the request already read, so a request costs one memcached round trip.
 	 */
 	@Bean
-	FilterRegistrationBean<SessionRequestScopeFilter> msmSessionRequestScopeFilter() {
+	FilterRegistrationBean<SessionRequestScopeFilter> msmSessionRequestScopeFilter(
+			MemcachedSessionRepository sessionRepository) {
 		FilterRegistrationBean<SessionRequestScopeFilter> registration = new FilterRegistrationBean<>(
-				new SessionRequestScopeFilter());
+				new SessionRequestScopeFilter(sessionRepository));
 		registration.setOrder(SessionRequestScopeFilter.DEFAULT_ORDER);
 		registration.setDispatcherTypes(DispatcherType.REQUEST, DispatcherType.ASYNC, DispatcherType.ERROR);
 		return registration;

@@ -164,6 +164,15 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	}
 
 	/**
+	 * Counts a finished request in the {@code msm.requests} meter; called by
+	 * {@link io.github.msm.session.web.SessionRequestScopeFilter}.
+	 * @param withSession whether the request read, created or saved a session
+	 */
+	public void requestCompleted(boolean withSession) {
+		this.metrics.request(withSession);
+	}
+
+	/**
 	 * Set the clock that access times and expiry are measured with.
 	 * @param clock the clock (default: the system clock)
 	 */
