@@ -59,7 +59,8 @@ class OperationsIT {
 				"msm_session_saves_total{outcome=\"unchanged\"", "msm_requests_total{session=\"true\"",
 				"msm_requests_total{session=\"false\"", "msm_node_up{address=\"" + memcached.node("n1").address(),
 				"msm_memcached_operations_seconds_count{node=", "msm_session_size_bytes_count",
-				"msm_serialization_seconds_count{direction=\"serialize\"", "msm_session_failover_total{kind=\"relocation\"");
+				"msm_serialization_seconds_count{direction=\"serialize\"",
+				"msm_session_failover_total{kind=\"relocation\"", "msm_backup_queue ");
 	}
 
 	@Test
@@ -112,6 +113,12 @@ class OperationsIT {
 		finally {
 			drain("n2", "undrain");
 		}
+	}
+
+	@Test
+	void drain_OfAnUnknownNodeOrAction_ShouldBeABadRequest() throws Exception {
+		assertThat(drain("n9", "drain")).isEqualTo(400);
+		assertThat(drain("n1", "remove")).isEqualTo(400);
 	}
 
 	private int drain(String node, String action) throws Exception {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeAvailability;
@@ -12,6 +13,7 @@ import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.storage.NodeReport;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.boot.actuate.endpoint.InvalidEndpointRequestException;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
 import org.springframework.boot.actuate.endpoint.annotation.Selector;
@@ -62,7 +64,7 @@ public class MsmEndpoint {
 
 	@ReadOperation
 	public Map<String, Object> msm() {
-		Map<String, Object> body = new LinkedHashMap<>(new java.util.TreeMap<>(this.settings));
+		Map<String, Object> body = new LinkedHashMap<>(new TreeMap<>(this.settings));
 		List<Map<String, Object>> nodes = new ArrayList<>();
 		for (NodeReport report : this.store.report()) {
 			nodes.add(node(report));
@@ -80,12 +82,15 @@ public class MsmEndpoint {
 	@WriteOperation
 	public Map<String, Object> drain(@Selector String node, String action) {
 		MemcachedNode target = find(node);
-		Assert.isTrue(target != null, () -> "'" + node + "' is not a node of msm.nodes");
+		if (target == null) {
+			throw new InvalidEndpointRequestException("'" + node + "' is not a node of msm.nodes", "unknown node");
+		}
 		NodeAvailability availability = this.store.availability();
 		switch (action) {
 			case "drain" -> availability.drain(target);
 			case "undrain" -> availability.undrain(target);
-			default -> throw new IllegalArgumentException("action must be 'drain' or 'undrain', not '" + action + "'");
+			default -> throw new InvalidEndpointRequestException(
+					"action must be 'drain' or 'undrain', not '" + action + "'", "unknown action");
 		}
 		Map<String, Object> result = new LinkedHashMap<>();
 		result.put("id", target.id());

@@ -42,6 +42,9 @@ public class MsmMeterBinder implements MeterBinder {
 	public void bindTo(MeterRegistry registry) {
 		this.repository.setMetrics(new SessionMetrics(registry));
 		this.store.setOperationTimer(new MemcachedOperationTimers(registry));
+		Gauge.builder("msm.backup.queue", this.repository, MemcachedSessionRepository::backupQueueDepth)
+			.description("Backup writes waiting in this server's queues (msm.backup-async)")
+			.register(registry);
 		NodeAvailability availability = this.store.availability();
 		for (MemcachedNode node : availability.nodes()) {
 			Gauge.builder("msm.node.up", availability, (nodes) -> nodes.isAvailable(node) ? 1 : 0)

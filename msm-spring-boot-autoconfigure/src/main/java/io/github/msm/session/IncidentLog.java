@@ -54,7 +54,7 @@ public final class IncidentLog {
 		if ((last == Long.MIN_VALUE || now - last >= this.intervalNanos) && window.lastWarn.compareAndSet(last, now)) {
 			long suppressed = window.suppressed.getAndSet(0);
 			this.logger.warn(message.get() + ((suppressed > 0) ? " (" + suppressed + " more of this kind in the last "
-					+ Duration.ofNanos(this.intervalNanos).toSeconds() + " s were logged at DEBUG)" : ""));
+					+ interval() + " were logged at DEBUG)" : ""));
 			return true;
 		}
 		window.suppressed.incrementAndGet();
@@ -62,6 +62,11 @@ public final class IncidentLog {
 			this.logger.debug(message.get());
 		}
 		return false;
+	}
+
+	private String interval() {
+		Duration interval = Duration.ofNanos(this.intervalNanos);
+		return (interval.toMillis() % 1000 == 0) ? interval.toSeconds() + " s" : interval.toMillis() + " ms";
 	}
 
 	private static final class Window {

@@ -390,6 +390,12 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		parts().backup.flush();
 	}
 
+	/** How many backup writes wait in this server's queues (with {@code backupAsync}). */
+	public int backupQueueDepth() {
+		RepositoryParts parts = this.parts;
+		return (parts != null) ? parts.backup.queueDepth() : 0;
+	}
+
 	/** Writes the backup copies still queued (boundedly), then closes the connections. */
 	public void shutdown() {
 		RepositoryParts parts = this.parts;
