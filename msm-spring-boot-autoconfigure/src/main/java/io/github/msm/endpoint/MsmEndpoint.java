@@ -107,6 +107,10 @@ public class MsmEndpoint {
 		return null;
 	}
 
+	private static boolean isNumber(String value) {
+		return !value.isEmpty() && value.length() < 19 && value.chars().allMatch(Character::isDigit);
+	}
+
 	private Map<String, Object> node(NodeReport report) {
 		Map<String, Object> node = new LinkedHashMap<>();
 		node.put("id", report.node().id());
@@ -120,11 +124,11 @@ public class MsmEndpoint {
 		if (report.lastError() != null) {
 			node.put("lastError", report.lastError());
 		}
-		Map<String, String> stats = new LinkedHashMap<>();
+		Map<String, Object> stats = new LinkedHashMap<>();
 		for (String name : STATS) {
 			String value = report.stats().get(name);
 			if (value != null) {
-				stats.put(name, value);
+				stats.put(name, isNumber(value) ? (Object) Long.parseLong(value) : value);
 			}
 		}
 		node.put("stats", stats);
