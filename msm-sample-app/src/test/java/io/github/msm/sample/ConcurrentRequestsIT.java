@@ -43,8 +43,8 @@ class ConcurrentRequestsIT {
 
 	private static final int REQUESTS = 50;
 
-	private static final List<StoreCounters.Name> COUNTERS = List.of(StoreCounters.Name.of("msm.session.writes"),
-			StoreCounters.Name.of("msm.session.write.conflicts"), StoreCounters.Name.of("msm.session.write.failures"),
+	private static final List<StoreCounters.Name> COUNTERS = List.of(StoreCounters.Name.of("msm.session.saves", "outcome", "written"),
+			StoreCounters.Name.of("msm.session.saves", "outcome", "conflict-retried"), StoreCounters.Name.of("msm.session.saves", "outcome", "failed"),
 			StoreCounters.Name.of("msm.backup.write.refused"), StoreCounters.Name.of("msm.backup.write.dropped"));
 
 	@RegisterExtension
@@ -103,7 +103,7 @@ class ConcurrentRequestsIT {
 		answers.assertAll();
 		StoreCounters delta = apps.counters(COUNTERS).since(before);
 		report("putAttributes: " + REQUESTS + " PUTs in " + millis + " ms", delta);
-		assertThat(delta.sum("msm.session.write.failures")).as("msm.session.write.failures").isZero();
+		assertThat(delta.sum("msm.session.saves{failed}")).as("msm.session.saves{failed}").isZero();
 
 		for (int instance = 0; instance < apps.size(); instance++) {
 			SessionView session = ApiClient.view(apps.send(apps.request(instance, "/api/session", id).build()));

@@ -76,8 +76,8 @@ class FailoverLoadIT {
 			"n1 restarted empty" };
 
 	/** Counters of the store reported after the run: name, then tag key and value, if any. */
-	private static final List<StoreCounters.Name> COUNTERS = List.of(StoreCounters.Name.of("msm.session.writes"),
-			StoreCounters.Name.of("msm.session.write.failures"), StoreCounters.Name.of("msm.session.write.conflicts"),
+	private static final List<StoreCounters.Name> COUNTERS = List.of(StoreCounters.Name.of("msm.session.saves", "outcome", "written"),
+			StoreCounters.Name.of("msm.session.saves", "outcome", "failed"), StoreCounters.Name.of("msm.session.saves", "outcome", "conflict-retried"),
 			StoreCounters.Name.of("msm.session.write.discarded"),
 			StoreCounters.Name.of("msm.session.failover", "kind", "relocation"),
 			StoreCounters.Name.of("msm.session.failover", "kind", "restore"),

@@ -5,7 +5,6 @@ import java.util.List;
 
 import io.github.msm.session.IndexedMemcachedSessionRepository;
 import io.github.msm.session.MemcachedSessionRepository;
-import io.github.msm.session.SessionMetrics;
 import io.github.msm.session.SessionSavePolicy;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.ClassAllowList;
@@ -14,7 +13,6 @@ import io.github.msm.session.serializer.KryoSessionSerializer;
 import io.github.msm.session.serializer.SessionSerializer;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.web.SessionRequestScopeFilter;
-import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.DispatcherType;
 import net.spy.memcached.MemcachedClient;
 
@@ -98,10 +96,10 @@ public final class MsmAutoConfiguration {
 	@Bean(destroyMethod = "")
 	@ConditionalOnBooleanProperty(name = "msm.index-principal", havingValue = false, matchIfMissing = true)
 	MemcachedSessionRepository sessionRepository(MsmProperties properties, MemcachedStore store, NodeRing ring,
-			SessionSerializer serializer, SessionTimeout sessionTimeout, ObjectProvider<MeterRegistry> meterRegistry,
+			SessionSerializer serializer, SessionTimeout sessionTimeout,
 			ObjectProvider<SessionRepositoryCustomizer<MemcachedSessionRepository>> customizers) {
 		return configure(new MemcachedSessionRepository(store, ring, serializer), properties, sessionTimeout,
-				meterRegistry, customizers);
+				customizers);
 	}
 
 	/**
@@ -113,14 +111,13 @@ public final class MsmAutoConfiguration {
 	@ConditionalOnBooleanProperty("msm.index-principal")
 	IndexedMemcachedSessionRepository indexedSessionRepository(MsmProperties properties, MemcachedStore store,
 			NodeRing ring, SessionSerializer serializer, SessionTimeout sessionTimeout,
-			ObjectProvider<MeterRegistry> meterRegistry,
 			ObjectProvider<SessionRepositoryCustomizer<MemcachedSessionRepository>> customizers) {
 		return configure(new IndexedMemcachedSessionRepository(store, ring, serializer), properties, sessionTimeout,
-				meterRegistry, customizers);
+				customizers);
 	}
 
 	private static <R extends MemcachedSessionRepository> R configure(R repository, MsmProperties properties,
-			SessionTimeout sessionTimeout, ObjectProvider<MeterRegistry> meterRegistry,
+			SessionTimeout sessionTimeout,
 			ObjectProvider<SessionRepositoryCustomizer<MemcachedSessionRepository>> customizers) {
 		java.time.Duration timeout = sessionTimeout.getTimeout();
 		if (timeout != null) {
@@ -136,10 +133,6 @@ public final class MsmAutoConfiguration {
 				repository::setAccessWriteFraction);
 		repository.setSavePolicy(new SessionSavePolicy(properties.getFlushMode(), properties.getSaveMode(),
 				MsmPropertyChecks.attributeFilter(properties.getAttributeFilter())));
-		MeterRegistry registry = meterRegistry.getIfAvailable();
-		if (registry != null) {
-			repository.setMetrics(new SessionMetrics(registry));
-		}
 		customizers.orderedStream().forEach((customizer) -> customizer.customize(repository));
 		return repository;
 	}
@@ -149,9 +142,10 @@ public final class MsmAutoConfiguration {
 	 * what the request already read, so a request costs one memcached round trip.
 	 */
 	@Bean
-	FilterRegistrationBean<SessionRequestScopeFilter> msmSessionRequestScopeFilter() {
+	FilterRegistrationBean<SessionRequestScopeFilter> msmSessionRequestScopeFilter(
+			MemcachedSessionRepository sessionRepository) {
 		FilterRegistrationBean<SessionRequestScopeFilter> registration = new FilterRegistrationBean<>(
-				new SessionRequestScopeFilter());
+				new SessionRequestScopeFilter(sessionRepository));
 		registration.setOrder(SessionRequestScopeFilter.DEFAULT_ORDER);
 		registration.setDispatcherTypes(DispatcherType.REQUEST, DispatcherType.ASYNC, DispatcherType.ERROR);
 		return registration;

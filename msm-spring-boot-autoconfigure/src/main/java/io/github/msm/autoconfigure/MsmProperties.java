@@ -73,7 +73,7 @@ public class MsmProperties {
 
 	/**
 	 * Largest item memcached accepts (its -I option). Larger sessions are not sent, and
-	 * the write is counted in the msm.session.oversize metric.
+	 * the write is counted in the msm.session.saves metric (outcome too-large).
 	 */
 	private DataSize maxItemSize = DataSize.ofMegabytes(1);
 

@@ -69,8 +69,11 @@ final class AttributeCodec {
 	}
 
 	@Nullable Object decode(String sessionId, String name, byte[] bytes) {
+		long start = System.nanoTime();
 		try {
-			return this.serializer.deserialize(bytes);
+			Object value = this.serializer.deserialize(bytes);
+			this.metrics.deserialized(start);
+			return value;
 		}
 		catch (RuntimeException ex) {
 			this.metrics.unreadableAttribute();
@@ -97,8 +100,11 @@ final class AttributeCodec {
 	}
 
 	byte @Nullable [] encode(String sessionId, String name, Object value) {
+		long start = System.nanoTime();
 		try {
-			return this.serializer.serialize(value);
+			byte[] bytes = this.serializer.serialize(value);
+			this.metrics.serialized(start);
+			return bytes;
 		}
 		catch (RuntimeException ex) {
 			this.metrics.unwritableAttribute();

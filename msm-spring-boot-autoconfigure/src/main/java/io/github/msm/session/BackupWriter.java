@@ -95,6 +95,15 @@ final class BackupWriter implements AutoCloseable {
 				}));
 	}
 
+	/** Backup writes waiting in the lanes, for the {@code msm.backup.queue} gauge. */
+	int queueDepth() {
+		int depth = 0;
+		for (ExecutorService lane : this.lanes.values()) {
+			depth += ((ThreadPoolExecutor) lane).getQueue().size();
+		}
+		return depth;
+	}
+
 	/**
 	 * Holds back synchronous backup writes this thread makes until the returned handle is
 	 * closed, so that they run after the session's save lock is released; with queued

@@ -190,6 +190,15 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	}
 
 	/**
+	 * Counts a finished request in the {@code msm.requests} meter; called by
+	 * {@link io.github.msm.session.web.SessionRequestScopeFilter}.
+	 * @param withSession whether the request read, created or saved a session
+	 */
+	public void requestCompleted(boolean withSession) {
+		this.metrics.request(withSession);
+	}
+
+	/**
 	 * Set the clock that access times and expiry are measured with.
 	 * @param clock the clock (default: the system clock)
 	 */
@@ -422,6 +431,12 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	 */
 	public void awaitBackupWrites() {
 		parts().backup.flush();
+	}
+
+	/** How many backup writes wait in this server's queues (with {@code backupAsync}). */
+	public int backupQueueDepth() {
+		RepositoryParts parts = this.parts;
+		return (parts != null) ? parts.backup.queueDepth() : 0;
 	}
 
 	/** Writes the backup copies still queued (boundedly), then closes the connections. */

@@ -37,12 +37,18 @@ public final class RequestSessionMemo {
 		scope.depth++;
 	}
 
-	/** Closes the scope opened by the matching {@link #open()}. */
-	public static void close() {
+	/**
+	 * Closes the scope opened by the matching {@link #open()}.
+	 * @return for the outermost scope, whether the request read, created or saved a
+	 * session; {@code null} for a nested scope
+	 */
+	public static @Nullable Boolean close() {
 		Scope scope = current.get();
 		if (scope != null && --scope.depth <= 0) {
 			current.remove();
+			return scope.sessions.values().stream().anyMatch(Optional::isPresent);
 		}
+		return null;
 	}
 
 	static void remember(String id, @Nullable MemcachedSession session) {

@@ -1,11 +1,22 @@
 package io.github.msm.session;
 
+import java.util.concurrent.TimeUnit;
+
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
- * The store's counters, resolved once so the request path does no registry lookups.
+ * The store's meters, resolved once so the request path does no registry lookups.
+ *
+ * <p>
+ * Names live under {@code msm.}; variants of one statistic are tags, not names: saves by
+ * {@code outcome}, failovers by {@code kind}, requests by {@code session}. Timers and
+ * distribution summaries give rates and percentiles instead of msm's lifetime averages.
+ * A registry whose filter denies {@code msm} (Boot: {@code management.metrics.enable.msm=false})
+ * hands out no-op meters, which cost close to nothing.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -25,6 +36,18 @@ public final class SessionMetrics {
 	private final Counter conflicts;
 
 	private final Counter writes;
+
+	private final Counter unchanged;
+
+	private final Counter requestsWithSession;
+
+	private final Counter requestsWithoutSession;
+
+	private final DistributionSummary sessionSize;
+
+	private final Timer serialization;
+
+	private final Timer deserialization;
 
 	private final Counter accessWrites;
 
@@ -47,9 +70,7 @@ public final class SessionMetrics {
 	private final Counter indexWriteFailures;
 
 	public SessionMetrics(MeterRegistry registry) {
-		this.oversize = Counter.builder("msm.session.oversize")
-			.description("Sessions not stored because they exceed msm.max-item-size")
-			.register(registry);
+		this.oversize = save("too-large", registry);
 		this.unreadableSession = Counter.builder("msm.session.unreadable")
 			.description("Stored sessions dropped because their bytes are corrupt or of another format")
 			.register(registry);
@@ -59,14 +80,29 @@ public final class SessionMetrics {
 		this.unwritableAttribute = Counter.builder("msm.attribute.unwritable")
 			.description("Session attributes not stored because they cannot be serialized")
 			.register(registry);
-		this.writeFailures = Counter.builder("msm.session.write.failures")
-			.description("Session changes that could not be stored (node failure or deadline), each logged at WARN")
+		this.writeFailures = save("failed", registry);
+		this.conflicts = save("conflict-retried", registry);
+		this.writes = save("written", registry);
+		this.unchanged = save("unchanged", registry);
+		this.requestsWithSession = Counter.builder("msm.requests")
+			.tag("session", "true")
+			.description("Requests by whether they had a session (read, created or saved one)")
 			.register(registry);
-		this.conflicts = Counter.builder("msm.session.write.conflicts")
-			.description("Compare-and-set conflicts with a concurrent write; each is merged and retried")
+		this.requestsWithoutSession = Counter.builder("msm.requests")
+			.tag("session", "false")
+			.description("Requests by whether they had a session (read, created or saved one)")
 			.register(registry);
-		this.writes = Counter.builder("msm.session.writes")
-			.description("Session data writes stored on the primary node")
+		this.sessionSize = DistributionSummary.builder("msm.session.size")
+			.baseUnit("bytes")
+			.description("Size of the session data item at each write")
+			.register(registry);
+		this.serialization = Timer.builder("msm.serialization")
+			.tag("direction", "serialize")
+			.description("Time to serialize or deserialize one session attribute value")
+			.register(registry);
+		this.deserialization = Timer.builder("msm.serialization")
+			.tag("direction", "deserialize")
+			.description("Time to serialize or deserialize one session attribute value")
 			.register(registry);
 		this.accessWrites = Counter.builder("msm.session.access.writes")
 			.description("Access times written (queued) by requests that only read their session")
@@ -106,6 +142,14 @@ public final class SessionMetrics {
 			.register(registry);
 	}
 
+	private static Counter save(String outcome, MeterRegistry registry) {
+		return Counter.builder("msm.session.saves")
+			.tag("outcome", outcome)
+			.description("Session saves by outcome: written, unchanged (no data changed), failed (logged at WARN),"
+					+ " too-large (over msm.max-item-size), conflict-retried (merged with a concurrent write and retried)")
+			.register(registry);
+	}
+
 	/** Metrics that go nowhere, for use without Micrometer set up. */
 	public static SessionMetrics none() {
 		return new SessionMetrics(new SimpleMeterRegistry());
@@ -137,6 +181,30 @@ public final class SessionMetrics {
 
 	void written() {
 		this.writes.increment();
+	}
+
+	void unchanged() {
+		this.unchanged.increment();
+	}
+
+	/**
+	 * Counts a finished request.
+	 * @param withSession whether it read, created or saved a session
+	 */
+	public void request(boolean withSession) {
+		(withSession ? this.requestsWithSession : this.requestsWithoutSession).increment();
+	}
+
+	void sessionSize(int bytes) {
+		this.sessionSize.record(bytes);
+	}
+
+	void serialized(long startNanos) {
+		this.serialization.record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
+	}
+
+	void deserialized(long startNanos) {
+		this.deserialization.record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
 	}
 
 	void accessWritten() {

@@ -24,6 +24,8 @@ final class SessionReader {
 
 	private static final Log logger = LogFactory.getLog(SessionReader.class);
 
+	private static final IncidentLog incidents = new IncidentLog(logger, IncidentLog.DEFAULT_INTERVAL);
+
 	private final MemcachedStore store;
 
 	private final SessionKeys keys;
@@ -104,26 +106,30 @@ final class SessionReader {
 			decoded = SessionCodec.decodeData(data.bytes());
 		}
 		catch (ForeignFormatException ex) {
-			logger.warn("Session " + id + " is stored in another format (" + ex.getMessage() + "): treated as missing");
+			incidents.warn("foreign-format", () -> "Session " + id + " on node " + node.id() + " is stored in another"
+					+ " format (" + ex.getMessage() + "): treated as missing");
 			return new Read(Status.FOREIGN, null);
 		}
 		catch (CorruptSessionException ex) {
-			logger.warn("Session " + id + " holds bytes that are not a readable session (" + ex.getMessage()
+			incidents.warn("corrupt", () -> "Session " + id + " on node " + node.id()
+					+ " holds bytes that are not a readable session (" + ex.getMessage()
 					+ "): treated as missing and removed");
 			return new Read(Status.CORRUPT, null);
 		}
 		if (decoded.serializerId() != this.serializerId) {
-			logger.warn("Session " + id + " was written with serializer " + decoded.serializerId()
-					+ ", this server uses " + this.serializerId + " (msm.serializer): treated as missing");
+			byte foreign = decoded.serializerId();
+			incidents.warn("foreign-serializer", () -> "Session " + id + " on node " + node.id()
+					+ " was written with serializer " + foreign + ", this server uses " + this.serializerId
+					+ " (msm.serializer): treated as missing");
 			return new Read(Status.FOREIGN, null);
 		}
 		StoredValue validity = found.get(validityKey);
-		return new Read(Status.FOUND, StoredSession.of(decoded, data.cas(), validity(id, validity),
+		return new Read(Status.FOUND, StoredSession.of(decoded, data.cas(), validity(id, node, validity),
 				(validity != null) ? validity.cas() : 0));
 	}
 
 	/** A corrupt validity item is ignored: the data item alone still makes the session. */
-	private static @Nullable Validity validity(String id, @Nullable StoredValue validity) {
+	private static @Nullable Validity validity(String id, MemcachedNode node, @Nullable StoredValue validity) {
 		if (validity == null) {
 			return null;
 		}
@@ -131,7 +137,8 @@ final class SessionReader {
 			return SessionCodec.decodeValidity(validity.bytes());
 		}
 		catch (CorruptSessionException ex) {
-			logger.warn("Session " + id + " has a corrupt validity item; using the data item's access time");
+			incidents.warn("corrupt-validity", () -> "Session " + id + " on node " + node.id()
+					+ " has a corrupt validity item; using the data item's access time");
 			return null;
 		}
 	}

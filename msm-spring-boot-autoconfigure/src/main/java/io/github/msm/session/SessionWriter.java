@@ -90,6 +90,7 @@ final class SessionWriter {
 	 */
 	@Nullable StoredSession save(SessionChanges changes, MemcachedNode node) {
 		if (!changes.changesData()) {
+			this.settings.metrics().unchanged();
 			return this.accessWriter.write(changes, node);
 		}
 		try (BackupWriter.Deferred backups = this.backup.defer()) {

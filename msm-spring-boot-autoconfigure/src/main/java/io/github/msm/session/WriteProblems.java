@@ -17,6 +17,8 @@ final class WriteProblems {
 
 	private static final Log logger = LogFactory.getLog(WriteProblems.class);
 
+	private static final IncidentLog incidents = new IncidentLog(logger, IncidentLog.DEFAULT_INTERVAL);
+
 	/** Room memcached needs beside the value inside one item (header, key, flags). */
 	private static final int ITEM_OVERHEAD = 64;
 
@@ -61,18 +63,20 @@ final class WriteProblems {
 
 	@Nullable StoredSession failed(SessionChanges changes, String reason) {
 		this.metrics.writeFailure();
-		logger.warn("Session " + changes.id() + ": change of " + changes.describe() + " was not stored: " + reason);
+		incidents.warn("write-failed", () -> "Session " + changes.id() + ": change of " + changes.describe()
+				+ " was not stored: " + reason);
 		return null;
 	}
 
 	boolean isOversize(String id, String key, byte[] bytes) {
 		int maxItemSize = this.maxItemSize;
+		this.metrics.sessionSize(bytes.length);
 		if (bytes.length + key.length() + ITEM_OVERHEAD <= maxItemSize) {
 			return false;
 		}
 		this.metrics.oversize();
-		logger.warn("Session " + id + " is " + bytes.length + " bytes, over msm.max-item-size (" + maxItemSize
-				+ " bytes): this write is skipped, the stored version (if any) stays as it was");
+		incidents.warn("too-large", () -> "Session " + id + " is " + bytes.length + " bytes, over msm.max-item-size ("
+				+ maxItemSize + " bytes): this write is skipped, the stored version (if any) stays as it was");
 		return true;
 	}
 }

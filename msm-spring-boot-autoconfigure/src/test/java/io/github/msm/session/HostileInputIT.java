@@ -156,7 +156,7 @@ class HostileInputIT extends RepositoryITSupport {
 		this.repository.save(session);
 
 		assertThat(this.repository.findById(session.getId())).isNull();
-		assertThat(this.registry.counter("msm.session.oversize").count()).isEqualTo(1);
+		assertThat(this.registry.counter("msm.session.saves", "outcome", "too-large").count()).isEqualTo(1);
 		assertThat(memcached.stat("cmd_set")).isZero();
 	}
 
@@ -191,7 +191,7 @@ class HostileInputIT extends RepositoryITSupport {
 
 		assertThat(this.repository.findById(session.getId())).isNull();
 		assertThat(this.repository.findById(small.getId())).isNotNull();
-		assertThat(this.registry.counter("msm.session.oversize").count()).isEqualTo(1);
+		assertThat(this.registry.counter("msm.session.saves", "outcome", "too-large").count()).isEqualTo(1);
 	}
 
 	/** Plants a session holding a readable "good" attribute and an unreadable one. */

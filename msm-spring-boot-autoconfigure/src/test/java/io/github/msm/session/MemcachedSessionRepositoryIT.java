@@ -234,7 +234,7 @@ class MemcachedSessionRepositoryIT extends RepositoryITSupport {
 
 		MemcachedSession found = this.repository.findById(session.getId());
 		assertThat(found.getAttributeNames()).containsExactlyInAnyOrder("attr1", "attr2", "attr3");
-		assertThat(this.registry.counter("msm.session.write.conflicts").count()).isEqualTo(1);
+		assertThat(this.registry.counter("msm.session.saves", "outcome", "conflict-retried").count()).isEqualTo(1);
 	}
 
 	@Test

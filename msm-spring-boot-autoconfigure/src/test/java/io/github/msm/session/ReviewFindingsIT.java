@@ -397,7 +397,7 @@ class ReviewFindingsIT extends RepositoryITSupport {
 	}
 
 	private static double failures(SimpleMeterRegistry registry) {
-		return registry.counter("msm.session.write.failures").count();
+		return registry.counter("msm.session.saves", "outcome", "failed").count();
 	}
 
 }

@@ -47,7 +47,7 @@ class ServerItemSizeIT {
 		session.setAttribute("big", new byte[700 * 1024]);
 		this.repository.save(session);
 
-		assertThat(this.registry.counter("msm.session.oversize").count()).isEqualTo(1);
+		assertThat(this.registry.counter("msm.session.saves", "outcome", "too-large").count()).isEqualTo(1);
 		assertThat(memcached.stat("cmd_set")).isZero();
 	}
 
@@ -60,7 +60,7 @@ class ServerItemSizeIT {
 		next.setAttribute("k", "v");
 		this.repository.save(next);
 
-		assertThat(this.registry.counter("msm.session.write.failures").count()).isZero();
+		assertThat(this.registry.counter("msm.session.saves", "outcome", "failed").count()).isZero();
 		assertThat((String) this.repository.findById(next.getId()).getAttribute("k")).isEqualTo("v");
 	}
 

@@ -378,15 +378,15 @@ class SessionConsistencyIT extends RepositoryITSupport {
 	}
 
 	private static double writes(SimpleMeterRegistry registry) {
-		return registry.counter("msm.session.writes").count();
+		return registry.counter("msm.session.saves", "outcome", "written").count();
 	}
 
 	private static double conflicts(SimpleMeterRegistry registry) {
-		return registry.counter("msm.session.write.conflicts").count();
+		return registry.counter("msm.session.saves", "outcome", "conflict-retried").count();
 	}
 
 	private static double failures(SimpleMeterRegistry registry) {
-		return registry.counter("msm.session.write.failures").count();
+		return registry.counter("msm.session.saves", "outcome", "failed").count();
 	}
 
 	private static Thread started(Runnable runnable) {

@@ -7,6 +7,8 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
@@ -40,6 +42,8 @@ public final class NodeAvailability {
 
 	private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
+	private final Set<MemcachedNode> drained = ConcurrentHashMap.newKeySet();
+
 	private final Clock clock;
 
 	/**
@@ -57,6 +61,11 @@ public final class NodeAvailability {
 	public boolean isAvailable(MemcachedNode node) {
 		State state = this.states.get(node);
 		return state != null && state.up;
+	}
+
+	/** Every node, in ring order. */
+	public List<MemcachedNode> nodes() {
+		return List.copyOf(this.states.keySet());
 	}
 
 	/** The nodes that are up, in ring order. */
@@ -120,6 +129,41 @@ public final class NodeAvailability {
 				notifyListeners((listener) -> listener.up(node, restarted));
 			}
 		}
+	}
+
+	/**
+	 * Drains a node, on this server: no new sessions start on it and it holds no new
+	 * backups while another node can take them, and sessions on it move to another node
+	 * at their next access, as from a failover node. It stays up: nothing is lost, reads
+	 * still reach it. For maintenance; {@link #undrain} ends it.
+	 * @param node the node
+	 * @return whether it was not drained before
+	 */
+	public boolean drain(MemcachedNode node) {
+		boolean changed = this.states.containsKey(node) && this.drained.add(node);
+		if (changed) {
+			logger.info("memcached node " + node + " is drained: no new sessions, sessions on it move off at their"
+					+ " next access");
+		}
+		return changed;
+	}
+
+	/**
+	 * Ends the drain of a node: it takes new sessions again.
+	 * @param node the node
+	 * @return whether it was drained
+	 */
+	public boolean undrain(MemcachedNode node) {
+		boolean changed = this.drained.remove(node);
+		if (changed) {
+			logger.info("memcached node " + node + " is no longer drained");
+		}
+		return changed;
+	}
+
+	/** Whether the node is drained on this server. */
+	public boolean isDrained(MemcachedNode node) {
+		return !this.drained.isEmpty() && this.drained.contains(node);
 	}
 
 	/** How often the node came back possibly empty; grows, never shrinks. */

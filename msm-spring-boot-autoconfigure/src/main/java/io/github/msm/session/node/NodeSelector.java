@@ -97,10 +97,14 @@ public final class NodeSelector {
 
 	/**
 	 * Whether a session on this node should move to a regular node: it sits on a failover
-	 * node while a regular node is up again.
+	 * node while a regular node is up again, or on a drained node while another node that
+	 * is not drained is up.
 	 */
 	public boolean shouldLeave(MemcachedNode node) {
-		return this.ring.isFailoverNode(node) && !candidates(false).isEmpty();
+		if (this.availability.isDrained(node)) {
+			return !undrained(false).isEmpty() || !undrained(true).isEmpty();
+		}
+		return this.ring.isFailoverNode(node) && !undrained(false).isEmpty();
 	}
 
 	/** Every node that is up except the given one, in ring order after it. */
@@ -117,23 +121,45 @@ public final class NodeSelector {
 		return others;
 	}
 
+	/** The first node up after this one: regular, else failover, else drained. */
 	private @Nullable MemcachedNode nextAfter(MemcachedNode node) {
 		MemcachedNode failover = null;
+		MemcachedNode drained = null;
 		for (MemcachedNode candidate : othersUp(node)) {
-			if (!this.ring.isFailoverNode(candidate)) {
+			if (this.availability.isDrained(candidate)) {
+				drained = (drained != null) ? drained : candidate;
+			}
+			else if (!this.ring.isFailoverNode(candidate)) {
 				return candidate;
 			}
-			if (failover == null) {
+			else if (failover == null) {
 				failover = candidate;
 			}
 		}
-		return failover;
+		return (failover != null) ? failover : drained;
 	}
 
+	/**
+	 * Regular or failover nodes for new sessions: those up and not drained, else the
+	 * drained ones that are up (a drain never sends sessions into this server's memory).
+	 */
 	private List<MemcachedNode> candidates(boolean failover) {
+		List<MemcachedNode> candidates = undrained(failover);
+		if (candidates.isEmpty()) {
+			for (MemcachedNode node : this.ring.nodes()) {
+				if (this.ring.isFailoverNode(node) == failover && this.availability.isAvailable(node)) {
+					candidates.add(node);
+				}
+			}
+		}
+		return candidates;
+	}
+
+	private List<MemcachedNode> undrained(boolean failover) {
 		List<MemcachedNode> candidates = new ArrayList<>();
 		for (MemcachedNode node : this.ring.nodes()) {
-			if (this.ring.isFailoverNode(node) == failover && this.availability.isAvailable(node)) {
+			if (this.ring.isFailoverNode(node) == failover && this.availability.isAvailable(node)
+					&& !this.availability.isDrained(node)) {
 				candidates.add(node);
 			}
 		}

@@ -115,6 +115,8 @@ public final class MemcachedStore implements AutoCloseable {
 
 	private final NodeProbe probe;
 
+	private final OperationFactory operations;
+
 	private final ExecutorService workers = workers();
 
 	private final Map<MemcachedNode, Long> lastWarnings = new ConcurrentHashMap<>();
@@ -126,6 +128,8 @@ public final class MemcachedStore implements AutoCloseable {
 	private final OptionalInt serverItemSizeMax;
 
 	private volatile boolean closed;
+
+	private volatile OperationTimer timer = OperationTimer.NONE;
 
 	/**
 	 * Connects to every node, waiting at most the operation timeout for the connections,
@@ -144,6 +148,7 @@ public final class MemcachedStore implements AutoCloseable {
 		this.availability = new NodeAvailability(nodes, Clock.systemUTC());
 		Map<MemcachedNode, NodeConnection> connections = new LinkedHashMap<>();
 		OperationFactory operations = binaryProtocol ? new BinaryOperationFactory() : new AsciiOperationFactory();
+		this.operations = operations;
 		Duration probeTimeout = (operationTimeout.compareTo(MAX_PROBE_TIMEOUT) < 0) ? operationTimeout
 				: MAX_PROBE_TIMEOUT;
 		this.probe = new NodeProbe(connections, this.availability, operations, probeTimeout);
@@ -249,6 +254,26 @@ public final class MemcachedStore implements AutoCloseable {
 	 */
 	public NodeAvailability availability() {
 		return this.availability;
+	}
+
+	/**
+	 * Set what is told how long each operation took. Calls to a down node, which fail
+	 * without touching the network, are not measured.
+	 * @param timer the timer (default: none)
+	 */
+	public void setOperationTimer(OperationTimer timer) {
+		this.timer = (timer != null) ? timer : OperationTimer.NONE;
+	}
+
+	/**
+	 * Asks every node that is up for its {@code stats}, all at once, waiting at most the
+	 * operation timeout in all, however many nodes are hung; nodes that are down are not
+	 * asked. For health checks and operators, not for requests.
+	 * @return one report per node, in ring order
+	 */
+	public List<NodeReport> report() {
+		return new NodeReports(this.connections, this.availability, this.operations).collect(
+				TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis));
 	}
 
 	/** How long one operation may take before it counts as failed. */
@@ -485,11 +510,15 @@ public final class MemcachedStore implements AutoCloseable {
 		if (client == null) {
 			return failed;
 		}
-		long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
+		long start = System.nanoTime();
+		long deadline = start + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
 		try {
-			return exchange.run(client, deadline);
+			R result = exchange.run(client, deadline);
+			this.timer.record(operation, node, System.nanoTime() - start, true);
+			return result;
 		}
 		catch (RuntimeException | TimeoutException | ExecutionException ex) {
+			this.timer.record(operation, node, System.nanoTime() - start, false);
 			failed(operation, node, key, ex);
 			return failed;
 		}
@@ -505,8 +534,14 @@ public final class MemcachedStore implements AutoCloseable {
 		if (client == null) {
 			return;
 		}
+		long start = System.nanoTime();
 		try {
-			request.apply(client).addListener((done) -> completed(operation, node, key, done.getStatus()));
+			request.apply(client).addListener((done) -> {
+				OperationStatus status = done.getStatus();
+				this.timer.record(operation, node, System.nanoTime() - start, status.isSuccess()
+						|| (status.getStatusCode() != StatusCode.CANCELLED && status.getStatusCode() != StatusCode.TIMEDOUT));
+				completed(operation, node, key, status);
+			});
 		}
 		catch (RuntimeException ex) {
 			failed(operation, node, key, ex);

@@ -256,15 +256,17 @@ final class NodeProbe {
 
 	/**
 	 * One {@code stats} request. Its callbacks run on spymemcached's IO thread and only
-	 * collect the answer.
+	 * collect the answer. Also used for the reports of {@link NodeReports}.
 	 */
-	private static final class Stats {
+	static final class Stats {
 
 		private final Map<String, String> values = new ConcurrentHashMap<>();
 
 		private final long timeoutNanos;
 
 		private volatile @Nullable String failure = "no status";
+
+		private volatile long answeredAt;
 
 		private @Nullable CountDownLatch latch;
 
@@ -290,6 +292,7 @@ final class NodeProbe {
 
 				@Override
 				public void complete() {
+					Stats.this.answeredAt = System.nanoTime();
 					latch.countDown();
 				}
 
@@ -322,6 +325,15 @@ final class NodeProbe {
 				return "interrupted";
 			}
 			return (this.failure != null) ? "stats failed: " + this.failure : null;
+		}
+
+		/** When the answer was complete, a {@link System#nanoTime()} value. */
+		long answeredAt() {
+			return this.answeredAt;
+		}
+
+		Map<String, String> values() {
+			return this.values;
 		}
 
 		@Nullable Long number(String name) {

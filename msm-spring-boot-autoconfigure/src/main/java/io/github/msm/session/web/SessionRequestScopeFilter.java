@@ -2,12 +2,14 @@ package io.github.msm.session.web;
 
 import java.io.IOException;
 
+import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.session.RequestSessionMemo;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.session.web.http.SessionRepositoryFilter;
 
@@ -24,6 +26,22 @@ public final class SessionRequestScopeFilter implements Filter {
 	/** Just before {@link SessionRepositoryFilter#DEFAULT_ORDER}. */
 	public static final int DEFAULT_ORDER = SessionRepositoryFilter.DEFAULT_ORDER - 1;
 
+	private final @Nullable MemcachedSessionRepository repository;
+
+	/** A filter that only scopes the memo. */
+	public SessionRequestScopeFilter() {
+		this(null);
+	}
+
+	/**
+	 * A filter that also tells the repository, at the end of each request, whether the
+	 * request had a session (the {@code msm.requests} meter).
+	 * @param repository the repository, or {@code null}
+	 */
+	public SessionRequestScopeFilter(@Nullable MemcachedSessionRepository repository) {
+		this.repository = repository;
+	}
+
 	@Override
 	public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
 			throws IOException, ServletException {
@@ -32,7 +50,10 @@ public final class SessionRequestScopeFilter implements Filter {
 			chain.doFilter(request, response);
 		}
 		finally {
-			RequestSessionMemo.close();
+			Boolean hadSession = RequestSessionMemo.close();
+			if (hadSession != null && this.repository != null) {
+				this.repository.requestCompleted(hadSession);
+			}
 		}
 	}
 

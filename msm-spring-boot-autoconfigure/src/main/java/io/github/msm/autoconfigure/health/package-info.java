@@ -1,0 +1,7 @@
+/**
+ * Auto-configuration of the store's health indicator.
+ */
+@NullMarked
+package io.github.msm.autoconfigure.health;
+
+import org.jspecify.annotations.NullMarked;

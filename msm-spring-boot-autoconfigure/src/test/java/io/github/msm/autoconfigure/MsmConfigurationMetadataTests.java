@@ -1,0 +1,107 @@
+package io.github.msm.autoconfigure;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+import org.springframework.beans.BeanWrapper;
+import org.springframework.beans.PropertyAccessorFactory;
+import org.springframework.core.io.ClassPathResource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The IDE help of every {@code msm.*} property, as the configuration processor generated
+ * it from the Javadoc of {@link MsmProperties} and the additional metadata.
+ */
+class MsmConfigurationMetadataTests {
+
+	private final JsonNode metadata = read();
+
+	@Test
+	void everyProperty_ShouldHaveADescription() {
+		List<String> undocumented = msmProperties().stream()
+			.filter((property) -> property.path("description").asString("").isBlank())
+			.map((property) -> property.get("name").asString())
+			.toList();
+		assertThat(msmProperties()).isNotEmpty();
+		assertThat(undocumented).isEmpty();
+	}
+
+	@Test
+	void everyPropertyWithADefault_ShouldShowIt() {
+		BeanWrapper defaults = PropertyAccessorFactory.forBeanPropertyAccess(new MsmProperties());
+		List<String> missing = new ArrayList<>();
+		for (JsonNode property : msmProperties()) {
+			String name = property.get("name").asString();
+			Object value = defaults.getPropertyValue(javaPath(name.substring("msm.".length())));
+			if (hasDefault(value) && !property.has("defaultValue")) {
+				missing.add(name);
+			}
+		}
+		assertThat(missing).isEmpty();
+	}
+
+	@Test
+	void enumLikeProperties_ShouldHintTheirValues() {
+		Map<String, List<String>> hints = new java.util.LinkedHashMap<>();
+		this.metadata.path("hints").forEach((hint) -> hints.put(hint.get("name").asString(),
+				hint.path("values").findValuesAsString("value")));
+		assertThat(hints).containsEntry("msm.protocol", List.of("binary", "text"))
+			.containsEntry("msm.serializer", List.of("kryo", "jdk"))
+			.containsEntry("msm.locking-mode", List.of("none", "all", "auto", "uri-pattern"))
+			.containsEntry("msm.flush-mode", List.of("on-save", "immediate"));
+	}
+
+	private List<JsonNode> msmProperties() {
+		List<JsonNode> properties = new ArrayList<>();
+		this.metadata.path("properties").forEach((property) -> {
+			if (property.get("name").asString().startsWith("msm.")) {
+				properties.add(property);
+			}
+		});
+		return properties;
+	}
+
+	private static boolean hasDefault(Object value) {
+		if (value == null) {
+			return false;
+		}
+		if (value instanceof Collection<?> collection) {
+			return !collection.isEmpty();
+		}
+		return !(value instanceof CharSequence text) || !text.isEmpty();
+	}
+
+	/** {@code serialization.allowed-packages} → {@code serialization.allowedPackages}. */
+	private static String javaPath(String kebab) {
+		return java.util.Arrays.stream(kebab.split("\\."))
+			.map((part) -> {
+				String[] words = part.split("-");
+				StringBuilder camel = new StringBuilder(words[0]);
+				for (int i = 1; i < words.length; i++) {
+					camel.append(Character.toUpperCase(words[i].charAt(0))).append(words[i].substring(1));
+				}
+				return camel.toString();
+			})
+			.collect(Collectors.joining("."));
+	}
+
+	private static JsonNode read() {
+		try (InputStream in = new ClassPathResource("META-INF/spring-configuration-metadata.json").getInputStream()) {
+			return new ObjectMapper().readTree(in);
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException("No generated configuration metadata", ex);
+		}
+	}
+
+}
