@@ -5,6 +5,8 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.convert.DurationUnit;
 import org.springframework.util.unit.DataSize;
@@ -82,6 +84,26 @@ public class MsmProperties {
 	private double accessWriteFraction = 0.125;
 
 	private final Serialization serialization = new Serialization();
+
+	/**
+	 * SASL user name for memcached started with -S. Needs the binary protocol; every
+	 * connection, the health probe's included, authenticates with SASL PLAIN.
+	 */
+	private @Nullable String username;
+
+	/**
+	 * SASL password that goes with msm.username. Never logged and never part of an error
+	 * message.
+	 */
+	private @Nullable String password;
+
+	/**
+	 * Whether msm.nodes names memcached-compatible proxies such as twemproxy rather than
+	 * memcached servers. Proxies are probed with "version" instead of "stats" (which
+	 * twemproxy does not support) and need msm.protocol=text; spreading keys over the
+	 * servers and ejecting failed ones is then the proxy's job.
+	 */
+	private boolean proxy;
 
 	public boolean isEnabled() {
 		return this.enabled;
@@ -161,6 +183,30 @@ public class MsmProperties {
 
 	public void setAccessWriteFraction(double accessWriteFraction) {
 		this.accessWriteFraction = accessWriteFraction;
+	}
+
+	public @Nullable String getUsername() {
+		return this.username;
+	}
+
+	public void setUsername(@Nullable String username) {
+		this.username = username;
+	}
+
+	public @Nullable String getPassword() {
+		return this.password;
+	}
+
+	public void setPassword(@Nullable String password) {
+		this.password = password;
+	}
+
+	public boolean isProxy() {
+		return this.proxy;
+	}
+
+	public void setProxy(boolean proxy) {
+		this.proxy = proxy;
 	}
 
 	public Serialization getSerialization() {
