@@ -122,7 +122,6 @@ class HostileCookiesIT {
 				assertThat(node.get(key)).isEqualTo(otherApp.get(key));
 			});
 		}
-		assertThat(took).isLessThan(Duration.ofMinutes(2));
 	}
 
 	/**
