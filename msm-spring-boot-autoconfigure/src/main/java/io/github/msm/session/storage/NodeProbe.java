@@ -223,7 +223,10 @@ final class NodeProbe {
 				+ "' failed or did not finish: check msm.username and msm.password";
 	}
 
-	/** Sends {@code stats} (a proxy: {@code version}) to the node; {@code null} when there is no connection to send it on. */
+	/**
+	 * Sends {@code stats} (to a proxy: {@code version}) to the node; {@code null} when
+	 * there is no connection to send it on.
+	 */
 	private @Nullable Stats ask(MemcachedNode node) {
 		NodeConnection connection = this.connections.get(node);
 		if (!connection.open()) {
@@ -365,14 +368,19 @@ final class NodeProbe {
 				if (!latch.await(Math.max(0, timeout), TimeUnit.NANOSECONDS)) {
 					MemcachedConnection.opTimedOut(operation);
 					operation.timeOut();
-					return "no answer to " + (this.versionOnly ? "version" : "stats") + " within " + TimeUnit.NANOSECONDS.toMillis(this.timeoutNanos) + " ms";
+					return "no answer to " + command() + " within " + TimeUnit.NANOSECONDS.toMillis(this.timeoutNanos)
+							+ " ms";
 				}
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
 				return "interrupted";
 			}
-			return (this.failure != null) ? (this.versionOnly ? "version" : "stats") + " failed: " + this.failure : null;
+			return (this.failure != null) ? command() + " failed: " + this.failure : null;
+		}
+
+		private String command() {
+			return this.versionOnly ? "version" : "stats";
 		}
 
 		@Nullable Long number(String name) {
