@@ -211,8 +211,9 @@ final class NodeProbe {
 	}
 
 	/**
-	 * A node with SASL that closes the connection, or keeps it busy authenticating past
-	 * the timeout, has most likely refused the credentials: memcached answers a wrong
+	 * A node with SASL that closes the connection (spymemcached is then reconnecting, or
+	 * the probe's request was cancelled), or keeps it busy authenticating past the
+	 * timeout, has most likely refused the credentials: memcached answers a wrong
 	 * password with "Auth failure" and spymemcached reconnects, cancelling what was queued.
 	 */
 	private String withLikelyCause(String failure) {
@@ -235,7 +236,7 @@ final class NodeProbe {
 		}
 		MemcachedClient client = connection.client();
 		if (client == null || !connection.isConnected()) {
-			this.availability.failed(node, "not connected");
+			this.availability.failed(node, withLikelyCause("not connected"));
 			return null;
 		}
 		Stats stats = new Stats(this.timeoutNanos, this.settings.isProxy());
