@@ -68,9 +68,7 @@ public final class MsmAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	MemcachedStore msmMemcachedStore(MsmProperties properties, NodeRing ring) {
-		MsmPropertyChecks.operationTimeout(properties.getOperationTimeout());
-		return new MemcachedStore(ring.nodes(), properties.getProtocol() == MsmProperties.Protocol.BINARY,
-				properties.getOperationTimeout());
+		return new MemcachedStore(ring.nodes(), MsmPropertyChecks.connectionSettings(properties));
 	}
 
 	@Bean

@@ -148,6 +148,26 @@ public class MsmProperties {
 		this.sticky = sticky;
 	}
 
+	/**
+	 * SASL user name for memcached started with -S. Needs the binary protocol; every
+	 * connection, the health probe's included, authenticates with SASL PLAIN.
+	 */
+	private @Nullable String username;
+
+	/**
+	 * SASL password that goes with msm.username. Never logged and never part of an error
+	 * message.
+	 */
+	private @Nullable String password;
+
+	/**
+	 * Whether msm.nodes names memcached-compatible proxies such as twemproxy rather than
+	 * memcached servers. Proxies are probed with "version" instead of "stats" (which
+	 * twemproxy does not support) and need msm.protocol=text; spreading keys over the
+	 * servers and ejecting failed ones is then the proxy's job.
+	 */
+	private boolean proxy;
+
 	public boolean isEnabled() {
 		return this.enabled;
 	}
@@ -258,6 +278,30 @@ public class MsmProperties {
 
 	public void setIndexPrincipal(boolean indexPrincipal) {
 		this.indexPrincipal = indexPrincipal;
+	}
+
+	public @Nullable String getUsername() {
+		return this.username;
+	}
+
+	public void setUsername(@Nullable String username) {
+		this.username = username;
+	}
+
+	public @Nullable String getPassword() {
+		return this.password;
+	}
+
+	public void setPassword(@Nullable String password) {
+		this.password = password;
+	}
+
+	public boolean isProxy() {
+		return this.proxy;
+	}
+
+	public void setProxy(boolean proxy) {
+		this.proxy = proxy;
 	}
 
 	public Serialization getSerialization() {

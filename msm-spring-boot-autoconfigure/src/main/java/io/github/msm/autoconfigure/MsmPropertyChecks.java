@@ -7,6 +7,7 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 import io.github.msm.session.node.NodeRing;
+import io.github.msm.session.storage.ConnectionSettings;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
@@ -63,6 +64,38 @@ final class MsmPropertyChecks {
 		catch (IllegalArgumentException ex) {
 			throw invalid(name, value, ex.getMessage());
 		}
+	}
+
+	/**
+	 * The store's connection settings. SASL and twemproxy each need one protocol; a user
+	 * name needs a password and the reverse. The password is never part of the message.
+	 */
+	static ConnectionSettings connectionSettings(MsmProperties properties) {
+		Duration timeout = operationTimeout(properties.getOperationTimeout());
+		boolean binary = properties.getProtocol() == MsmProperties.Protocol.BINARY;
+		ConnectionSettings settings = ConnectionSettings.of(binary, timeout);
+		String username = properties.getUsername();
+		String password = properties.getPassword();
+		boolean hasUsername = username != null && !username.isBlank();
+		if (hasUsername != (password != null && !password.isEmpty())) {
+			throw hasUsername ? invalid("msm.password", "(empty)", "msm.password: must be set with msm.username")
+					: invalid("msm.username", String.valueOf(username), "msm.username: must be set with msm.password");
+		}
+		if (hasUsername && password != null) {
+			if (!binary) {
+				throw invalid("msm.protocol", properties.getProtocol(),
+						"msm.protocol: SASL authentication (msm.username) needs the binary protocol");
+			}
+			settings = settings.withCredentials(username, password);
+		}
+		if (properties.isProxy()) {
+			if (binary) {
+				throw invalid("msm.protocol", properties.getProtocol(),
+						"msm.protocol: a proxy (msm.proxy=true) such as twemproxy speaks only the text protocol");
+			}
+			settings = settings.throughProxy();
+		}
+		return settings;
 	}
 
 	static int maxItemSize(DataSize size) {

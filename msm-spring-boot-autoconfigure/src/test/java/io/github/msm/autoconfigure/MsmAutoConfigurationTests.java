@@ -147,6 +147,45 @@ class MsmAutoConfigurationTests {
 	}
 
 	@Test
+	void credentialsWithTextProtocolFailNamingTheProtocolWithoutShowingThePassword() {
+		this.contextRunner.withPropertyValues("msm.protocol=text", "msm.username=app", "msm.password=s3cret-pw")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.hasMessageContaining("msm.protocol: SASL authentication (msm.username) needs the binary protocol");
+				assertThat(context.getStartupFailure()).rootCause().hasMessageNotContaining("s3cret-pw");
+			});
+	}
+
+	@Test
+	void usernameWithoutPasswordFailsNamingThePassword() {
+		this.contextRunner.withPropertyValues("msm.username=app").run((context) -> {
+			assertThat(context).hasFailed();
+			assertThat(context.getStartupFailure()).rootCause()
+				.hasMessageContaining("msm.password: must be set with msm.username");
+		});
+	}
+
+	@Test
+	void passwordWithoutUsernameFailsNamingTheUsernameWithoutShowingThePassword() {
+		this.contextRunner.withPropertyValues("msm.password=s3cret-pw").run((context) -> {
+			assertThat(context).hasFailed();
+			assertThat(context.getStartupFailure()).rootCause()
+				.hasMessageContaining("msm.username: must be set with msm.password")
+				.hasMessageNotContaining("s3cret-pw");
+		});
+	}
+
+	@Test
+	void proxyWithBinaryProtocolFailsNamingTheProtocol() {
+		this.contextRunner.withPropertyValues("msm.proxy=true").run((context) -> {
+			assertThat(context).hasFailed();
+			assertThat(context.getStartupFailure()).rootCause()
+				.hasMessageContaining("msm.protocol: a proxy (msm.proxy=true) such as twemproxy speaks only the text protocol");
+		});
+	}
+
+	@Test
 	void reservedKeyPrefixFailsNamingTheProperty() {
 		this.contextRunner.withPropertyValues("msm.key-prefix=bak:x").run((context) -> {
 			assertThat(context).hasFailed();

@@ -36,6 +36,8 @@ class CraftedAttributeIT extends RepositoryITSupport {
 
 	static Stream<Named<byte[]>> craftedAttributes() {
 		return Stream.of(Named.of("sets of sets nested 40 deep", CraftedGraphs.kryoBytes(CraftedGraphs.nestedSets(40))),
+				Named.of("three sets of three sets, 18 levels (within the depth limit)",
+						CraftedGraphs.kryoBytes(CraftedGraphs.wideNestedSets(3, 18))),
 				Named.of("chain of 40,000 lists in a set",
 						CraftedGraphs.kryoBytes(CraftedGraphs.listChainInSet(40_000))));
 	}

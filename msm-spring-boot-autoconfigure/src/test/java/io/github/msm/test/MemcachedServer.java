@@ -199,6 +199,25 @@ public final class MemcachedServer {
 		return stats().getOrDefault(name, 0L);
 	}
 
+	/**
+	 * Every key the server holds with memcached's metadata of it ({@code exp=… la=…
+	 * cas=… fetch=yes|no …}), from {@code lru_crawler metadump all}. Keys come
+	 * URL-encoded there and are decoded here. Counts no get and fetches nothing, so
+	 * {@code fetch=no} still shows an item that nobody read.
+	 */
+	public Map<String, String> keys() {
+		String answer = command("lru_crawler metadump all\r\n", "END\r\n");
+		Map<String, String> keys = new LinkedHashMap<>();
+		for (String line : answer.split("\r?\n")) {
+			if (line.startsWith("key=")) {
+				int end = (line.indexOf(' ') > 0) ? line.indexOf(' ') : line.length();
+				keys.put(java.net.URLDecoder.decode(line.substring(4, end), StandardCharsets.UTF_8),
+						line.substring(end).trim());
+			}
+		}
+		return keys;
+	}
+
 	/** Resets the counters ({@code stats reset}). */
 	public void resetStats() {
 		command("stats reset\r\n", "RESET\r\n");

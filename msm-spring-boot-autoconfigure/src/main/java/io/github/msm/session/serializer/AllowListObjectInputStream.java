@@ -3,6 +3,7 @@ package io.github.msm.session.serializer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InvalidClassException;
+import java.io.InvalidObjectException;
 import java.io.ObjectInputStream;
 import java.io.ObjectStreamClass;
 import java.util.function.IntSupplier;
@@ -17,7 +18,8 @@ import org.springframework.util.ClassUtils;
  * <p>
  * The name check in {@link #resolveClass(ObjectStreamClass)} keeps a refused class from
  * even being loaded; the filter then checks the loaded class (its supertypes) and bounds
- * depth, references, bytes and array lengths. Proxy classes are refused outright: their
+ * depth, references, bytes and array lengths, and {@link #resolveObject(Object)} the
+ * hashing work ({@link ExpandedSizes}). Proxy classes are refused outright: their
  * invocation handler would run on every call. Used for JDK serialization and for the
  * values Kryo delegates to it.
  *
@@ -30,6 +32,8 @@ final class AllowListObjectInputStream extends ObjectInputStream {
 
 	private final ClassLoader classLoader;
 
+	private final ExpandedSizes sizes;
+
 	/**
 	 * Create a stream that reads the stream header immediately.
 	 * @param in the bytes
@@ -40,7 +44,7 @@ final class AllowListObjectInputStream extends ObjectInputStream {
 	 */
 	AllowListObjectInputStream(InputStream in, ClassAllowList allowList, ClassLoader classLoader, long maxBytes)
 			throws IOException {
-		this(in, allowList, classLoader, maxBytes, () -> 0);
+		this(in, allowList, classLoader, maxBytes, () -> 0, new ExpandedSizes());
 	}
 
 	/**
@@ -52,14 +56,31 @@ final class AllowListObjectInputStream extends ObjectInputStream {
 	 * @param maxBytes the number of bytes the stream may consume
 	 * @param baseDepth the depth in the larger graph at which each value read from the
 	 * stream sits, minus one
+	 * @param sizes the expanded sizes of the larger graph, charged with this stream's
+	 * objects too
 	 * @throws IOException if the stream header is corrupt
 	 */
 	AllowListObjectInputStream(InputStream in, ClassAllowList allowList, ClassLoader classLoader, long maxBytes,
-			IntSupplier baseDepth) throws IOException {
+			IntSupplier baseDepth, ExpandedSizes sizes) throws IOException {
 		super(in);
 		this.allowList = allowList;
 		this.classLoader = classLoader;
+		this.sizes = sizes;
 		setObjectInputFilter(AllowListObjectInputFilter.forStream(allowList, maxBytes, baseDepth));
+		enableResolveObject(true);
+	}
+
+	/**
+	 * Charges each object with its expanded size once it is completely read, which is
+	 * before the collection holding it adds, and so hashes, it. Back-references are not
+	 * seen here, but each counts in the size of the object that holds it.
+	 */
+	@Override
+	protected Object resolveObject(Object object) throws IOException {
+		if (!this.sizes.completed(object, 1 + this.sizes.referredSize(object))) {
+			throw new InvalidObjectException(ExpandedSizes.limitMessage());
+		}
+		return object;
 	}
 
 	@Override

@@ -61,7 +61,7 @@ final class KryoAllowListJavaSerializer extends JavaSerializer {
 			if (stream == null) {
 				// Each value sits at Kryo's depth, which the stream counts again as depth 1
 				stream = new AllowListObjectInputStream(input, this.allowList, kryo.getClassLoader(), input.limit(),
-						() -> kryo.getDepth() - 1);
+						() -> kryo.getDepth() - 1, KryoBoundedInput.sizes(input));
 				graphContext.put(this, stream);
 			}
 			return stream.readObject();

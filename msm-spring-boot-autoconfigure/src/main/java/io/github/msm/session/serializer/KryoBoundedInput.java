@@ -2,6 +2,7 @@ package io.github.msm.session.serializer;
 
 import com.esotericsoftware.kryo.KryoException;
 import com.esotericsoftware.kryo.io.Input;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Kryo {@link Input} over a complete byte array that refuses length prefixes the
@@ -39,6 +40,13 @@ final class KryoBoundedInput extends Input {
 	private long budget;
 
 	private int objects;
+
+	private final ExpandedSizes sizes = new ExpandedSizes();
+
+	/** Per object being read, from the outermost: the expanded sizes of what it refers to so far. */
+	private long[] open = new long[DeserializationLimits.MAX_DEPTH + 2];
+
+	private int depth;
 
 	KryoBoundedInput(byte[] bytes) {
 		super(bytes);
@@ -80,6 +88,60 @@ final class KryoBoundedInput extends Input {
 			throw new KryoException("Too many objects: a value may hold at most "
 					+ DeserializationLimits.MAX_OBJECTS);
 		}
+	}
+
+	/**
+	 * Start reading an object: what it refers to is added up until {@link #endObject}.
+	 * @param input the input the object is read from
+	 */
+	static void startObject(Input input) {
+		if (input instanceof KryoBoundedInput bounded) {
+			if (bounded.depth == bounded.open.length) {
+				bounded.open = java.util.Arrays.copyOf(bounded.open, bounded.depth * 2);
+			}
+			bounded.open[bounded.depth++] = 0;
+		}
+	}
+
+	/**
+	 * Finish reading an object: record its expanded size, charge it unless it is a
+	 * back-reference (or a value Java serialization read and charged), and add it to the
+	 * object that refers to it. Runs before a collection adds, and so hashes, the object.
+	 * @param input the input the object was read from
+	 * @param value the object read
+	 * @throws KryoException if the objects read so far are too much to hash
+	 */
+	static void endObject(Input input, @Nullable Object value) {
+		if (!(input instanceof KryoBoundedInput bounded) || bounded.depth == 0) {
+			return;
+		}
+		long referred = bounded.open[--bounded.depth];
+		long size;
+		if (value == null) {
+			size = 0;
+		}
+		else if (referred == 0 && bounded.sizes.isRecorded(value)) {
+			size = bounded.sizes.sizeOf(value);
+		}
+		else {
+			size = 1 + referred;
+			if (!bounded.sizes.completed(value, size)) {
+				throw new KryoException(ExpandedSizes.limitMessage());
+			}
+		}
+		if (bounded.depth > 0) {
+			bounded.open[bounded.depth - 1] += size;
+		}
+	}
+
+	/**
+	 * The expanded sizes of this input's objects, shared with the Java serialization
+	 * stream of a value that Kryo hands to it.
+	 * @param input the input
+	 * @return its sizes, or a fresh instance for an input of another type
+	 */
+	static ExpandedSizes sizes(Input input) {
+		return (input instanceof KryoBoundedInput bounded) ? bounded.sizes : new ExpandedSizes();
 	}
 
 	/**

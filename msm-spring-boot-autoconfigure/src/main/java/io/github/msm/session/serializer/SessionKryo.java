@@ -69,31 +69,46 @@ final class SessionKryo extends Kryo {
 	@Override
 	public <T> T readObject(Input input, Class<T> type) {
 		KryoBoundedInput.countObject(input);
-		return super.readObject(input, type);
+		KryoBoundedInput.startObject(input);
+		T value = super.readObject(input, type);
+		KryoBoundedInput.endObject(input, value);
+		return value;
 	}
 
 	@Override
 	public <T> T readObject(Input input, Class<T> type, Serializer serializer) {
 		KryoBoundedInput.countObject(input);
-		return super.readObject(input, type, serializer);
+		KryoBoundedInput.startObject(input);
+		T value = super.readObject(input, type, serializer);
+		KryoBoundedInput.endObject(input, value);
+		return value;
 	}
 
 	@Override
 	public <T> @Nullable T readObjectOrNull(Input input, Class<T> type) {
 		KryoBoundedInput.countObject(input);
-		return super.readObjectOrNull(input, type);
+		KryoBoundedInput.startObject(input);
+		T value = super.readObjectOrNull(input, type);
+		KryoBoundedInput.endObject(input, value);
+		return value;
 	}
 
 	@Override
 	public <T> @Nullable T readObjectOrNull(Input input, Class<T> type, Serializer serializer) {
 		KryoBoundedInput.countObject(input);
-		return super.readObjectOrNull(input, type, serializer);
+		KryoBoundedInput.startObject(input);
+		T value = super.readObjectOrNull(input, type, serializer);
+		KryoBoundedInput.endObject(input, value);
+		return value;
 	}
 
 	@Override
 	public @Nullable Object readClassAndObject(Input input) {
 		KryoBoundedInput.countObject(input);
-		return super.readClassAndObject(input);
+		KryoBoundedInput.startObject(input);
+		Object value = super.readClassAndObject(input);
+		KryoBoundedInput.endObject(input, value);
+		return value;
 	}
 
 	@Override

@@ -31,6 +31,7 @@ import net.spy.memcached.FailureMode;
 import net.spy.memcached.MemcachedClient;
 import net.spy.memcached.OperationFactory;
 import net.spy.memcached.OperationTimeoutException;
+import net.spy.memcached.auth.AuthDescriptor;
 import net.spy.memcached.internal.OperationFuture;
 import net.spy.memcached.ops.OperationException;
 import net.spy.memcached.ops.OperationStatus;
@@ -125,6 +126,8 @@ public final class MemcachedStore implements AutoCloseable {
 
 	private final boolean binaryProtocol;
 
+	private final ConnectionSettings settings;
+
 	private final OptionalInt serverItemSizeMax;
 
 	private volatile boolean closed;
@@ -143,6 +146,22 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @param operationTimeout how long a call waits for a node
 	 */
 	public MemcachedStore(List<MemcachedNode> nodes, boolean binaryProtocol, Duration operationTimeout) {
+		this(nodes, ConnectionSettings.of(binaryProtocol, operationTimeout));
+	}
+
+	/**
+	 * Connects to every node as the settings say (protocol, timeout, SASL credentials,
+	 * proxies), as {@link #MemcachedStore(List, boolean, Duration)} describes. With
+	 * credentials, the probe's {@code stats} go over the same authenticated connections
+	 * as every other call; a node that refuses the credentials starts down and stays down,
+	 * with the likely cause in its down reason.
+	 * @param nodes the nodes
+	 * @param settings how to talk to them
+	 */
+	public MemcachedStore(List<MemcachedNode> nodes, ConnectionSettings settings) {
+		boolean binaryProtocol = settings.isBinaryProtocol();
+		Duration operationTimeout = settings.getOperationTimeout();
+		this.settings = settings;
 		this.timeoutMillis = operationTimeout.toMillis();
 		this.binaryProtocol = binaryProtocol;
 		this.availability = new NodeAvailability(nodes, Clock.systemUTC());
@@ -151,7 +170,7 @@ public final class MemcachedStore implements AutoCloseable {
 		this.operations = operations;
 		Duration probeTimeout = (operationTimeout.compareTo(MAX_PROBE_TIMEOUT) < 0) ? operationTimeout
 				: MAX_PROBE_TIMEOUT;
-		this.probe = new NodeProbe(connections, this.availability, operations, probeTimeout);
+		this.probe = new NodeProbe(connections, this.availability, operations, probeTimeout, settings);
 		for (MemcachedNode node : nodes) {
 			connections.put(node, new NodeConnection(node,
 					(observer) -> connectionFactory(binaryProtocol, observer), this.probe::wakeUp));
@@ -175,6 +194,9 @@ public final class MemcachedStore implements AutoCloseable {
 
 	private OptionalInt readItemSizeMax() {
 		OptionalInt smallest = OptionalInt.empty();
+		if (this.settings.isProxy()) {
+			return smallest; // twemproxy closes the connection on any stats command
+		}
 		for (MemcachedNode node : this.connections.keySet()) {
 			MemcachedClient client = clientIfUp(node);
 			if (client == null) {
@@ -199,7 +221,12 @@ public final class MemcachedStore implements AutoCloseable {
 	}
 
 	private ConnectionFactory connectionFactory(boolean binaryProtocol, ConnectionObserver observer) {
-		return new ConnectionFactoryBuilder()
+		ConnectionFactoryBuilder builder = new ConnectionFactoryBuilder();
+		AuthDescriptor authDescriptor = this.settings.authDescriptor();
+		if (authDescriptor != null) {
+			builder.setAuthDescriptor(authDescriptor);
+		}
+		return builder
 			.setProtocol(binaryProtocol ? ConnectionFactoryBuilder.Protocol.BINARY : ConnectionFactoryBuilder.Protocol.TEXT)
 			.setOpTimeout(this.timeoutMillis)
 			.setOpQueueMaxBlockTime(this.timeoutMillis)
@@ -272,7 +299,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return one report per node, in ring order
 	 */
 	public List<NodeReport> report() {
-		return new NodeReports(this.connections, this.availability, this.operations).collect(
+		return new NodeReports(this.connections, this.availability, this.operations, this.settings.isProxy()).collect(
 				TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis));
 	}
 

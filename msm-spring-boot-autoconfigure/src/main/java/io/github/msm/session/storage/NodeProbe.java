@@ -17,6 +17,7 @@ import net.spy.memcached.MemcachedClient;
 import net.spy.memcached.MemcachedConnection;
 import net.spy.memcached.OperationFactory;
 import net.spy.memcached.ops.Operation;
+import net.spy.memcached.ops.OperationCallback;
 import net.spy.memcached.ops.OperationStatus;
 import net.spy.memcached.ops.StatsOperation;
 import org.apache.commons.logging.Log;
@@ -49,6 +50,14 @@ import org.jspecify.annotations.Nullable;
  * before anything was written to it; a node first reached later holds nothing of ours
  * and its first answer is not a restart.
  *
+ * <p>
+ * A proxy such as twemproxy closes the connection on {@code stats}, so proxies are asked
+ * for their {@code version} instead: that tells whether the proxy answers, not whether a
+ * server behind it restarted, which is the proxy's business. With SASL credentials the
+ * probe's requests go over the client's authenticated connection; a node that refuses
+ * the credentials closes it, and its down reason says that the credentials are the
+ * likely cause (never what they are).
+ *
  * @author msm-spring-boot
  * @since 0.1.0
  */
@@ -68,6 +77,8 @@ final class NodeProbe {
 
 	private final long timeoutNanos;
 
+	private final ConnectionSettings settings;
+
 	private final Map<MemcachedNode, Target> targets = new LinkedHashMap<>();
 
 	private final Set<MemcachedNode> woken = ConcurrentHashMap.newKeySet();
@@ -81,9 +92,11 @@ final class NodeProbe {
 	 * @param availability where to report
 	 * @param operations builds the {@code stats} operations
 	 * @param timeout how long a node may take to answer
+	 * @param settings whether the nodes are proxies and whether connections authenticate
 	 */
 	NodeProbe(Map<MemcachedNode, NodeConnection> connections, NodeAvailability availability,
-			OperationFactory operations, Duration timeout) {
+			OperationFactory operations, Duration timeout, ConnectionSettings settings) {
+		this.settings = settings;
 		this.connections = connections;
 		this.availability = availability;
 		this.operations = operations;
@@ -189,7 +202,7 @@ final class NodeProbe {
 				answered(node, stats);
 			}
 			else {
-				this.availability.failed(node, failure);
+				this.availability.failed(node, withLikelyCause(failure));
 			}
 		});
 		for (MemcachedNode node : due) {
@@ -197,7 +210,24 @@ final class NodeProbe {
 		}
 	}
 
-	/** Sends {@code stats} to the node; {@code null} when there is no connection to send it on. */
+	/**
+	 * A node with SASL that closes the connection (spymemcached is then reconnecting, or
+	 * the probe's request was cancelled), or keeps it busy authenticating past the
+	 * timeout, has most likely refused the credentials: memcached answers a wrong
+	 * password with "Auth failure" and spymemcached reconnects, cancelling what was queued.
+	 */
+	private String withLikelyCause(String failure) {
+		if (!this.settings.isAuthenticated()) {
+			return failure;
+		}
+		return failure + "; SASL authentication as '" + this.settings.getUsername()
+				+ "' failed or did not finish: check msm.username and msm.password";
+	}
+
+	/**
+	 * Sends {@code stats} (to a proxy: {@code version}) to the node; {@code null} when
+	 * there is no connection to send it on.
+	 */
 	private @Nullable Stats ask(MemcachedNode node) {
 		NodeConnection connection = this.connections.get(node);
 		if (!connection.open()) {
@@ -206,10 +236,10 @@ final class NodeProbe {
 		}
 		MemcachedClient client = connection.client();
 		if (client == null || !connection.isConnected()) {
-			this.availability.failed(node, "not connected");
+			this.availability.failed(node, withLikelyCause("not connected"));
 			return null;
 		}
-		Stats stats = new Stats(this.timeoutNanos);
+		Stats stats = new Stats(this.timeoutNanos, this.settings.isProxy());
 		try {
 			client.broadcastOp((spyNode, latch) -> stats.operation(this.operations, latch));
 			return stats;
@@ -221,6 +251,12 @@ final class NodeProbe {
 	}
 
 	private void answered(MemcachedNode node, Stats stats) {
+		if (this.settings.isProxy()) {
+			if (!this.availability.isAvailable(node)) {
+				this.availability.answered(node, false);
+			}
+			return;
+		}
 		Target target = this.targets.get(node);
 		Long pid = stats.number("pid");
 		Long uptime = stats.number("uptime");
@@ -264,6 +300,8 @@ final class NodeProbe {
 
 		private final long timeoutNanos;
 
+		private final boolean versionOnly;
+
 		private volatile @Nullable String failure = "no status";
 
 		private volatile long answeredAt;
@@ -272,12 +310,29 @@ final class NodeProbe {
 
 		private @Nullable Operation operation;
 
-		Stats(long timeoutNanos) {
+		Stats(long timeoutNanos, boolean versionOnly) {
 			this.timeoutNanos = timeoutNanos;
+			this.versionOnly = versionOnly;
 		}
 
 		Operation operation(OperationFactory operations, CountDownLatch latch) {
 			this.latch = latch;
+			if (this.versionOnly) {
+				this.operation = operations.version(new OperationCallback() {
+
+					@Override
+					public void receivedStatus(OperationStatus status) {
+						Stats.this.failure = status.isSuccess() ? null : status.getMessage();
+					}
+
+					@Override
+					public void complete() {
+						latch.countDown();
+					}
+
+				});
+				return this.operation;
+			}
 			this.operation = operations.stats(null, new StatsOperation.Callback() {
 
 				@Override
@@ -317,14 +372,19 @@ final class NodeProbe {
 				if (!latch.await(Math.max(0, timeout), TimeUnit.NANOSECONDS)) {
 					MemcachedConnection.opTimedOut(operation);
 					operation.timeOut();
-					return "no answer to stats within " + TimeUnit.NANOSECONDS.toMillis(this.timeoutNanos) + " ms";
+					return "no answer to " + command() + " within " + TimeUnit.NANOSECONDS.toMillis(this.timeoutNanos)
+							+ " ms";
 				}
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
 				return "interrupted";
 			}
-			return (this.failure != null) ? "stats failed: " + this.failure : null;
+			return (this.failure != null) ? command() + " failed: " + this.failure : null;
+		}
+
+		private String command() {
+			return this.versionOnly ? "version" : "stats";
 		}
 
 		/** When the answer was complete, a {@link System#nanoTime()} value. */

@@ -32,8 +32,12 @@ final class NodeReports {
 
 	private final OperationFactory operations;
 
+	/** Proxies such as twemproxy close the connection on "stats": they are asked "version". */
+	private final boolean versionOnly;
+
 	NodeReports(Map<MemcachedNode, NodeConnection> connections, NodeAvailability availability,
-			OperationFactory operations) {
+			OperationFactory operations, boolean versionOnly) {
+		this.versionOnly = versionOnly;
 		this.connections = connections;
 		this.availability = availability;
 		this.operations = operations;
@@ -57,7 +61,7 @@ final class NodeReports {
 		if (client == null || !connection.isConnected()) {
 			return null;
 		}
-		NodeProbe.Stats stats = new NodeProbe.Stats(timeoutNanos);
+		NodeProbe.Stats stats = new NodeProbe.Stats(timeoutNanos, this.versionOnly);
 		try {
 			client.broadcastOp((spyNode, latch) -> stats.operation(this.operations, latch));
 			return stats;

@@ -48,6 +48,35 @@ public final class CraftedGraphs {
 	}
 
 	/**
+	 * Like {@link #nestedSets(int)} with {@code width} sets per level, each holding all
+	 * sets of the next level and a marker that makes it differ from its siblings: hashing
+	 * the root visits width<sup>levels</sup> sets while the stream holds
+	 * {@code width × levels} of them.
+	 * @param width the number of sets per level
+	 * @param levels the number of levels below the root
+	 * @return the root set
+	 */
+	public static Set<Object> wideNestedSets(int width, int levels) {
+		// top-down, each set added to its parents while it holds only its marker, so that
+		// building the graph hashes nothing big
+		Set<Object> root = new HashSet<>();
+		List<Set<Object>> parents = List.of(root);
+		for (int i = 0; i < levels; i++) {
+			List<Set<Object>> level = new ArrayList<>();
+			for (int j = 0; j < width; j++) {
+				Set<Object> set = new HashSet<>();
+				set.add(j);
+				level.add(set);
+			}
+			for (Set<Object> parent : parents) {
+				parent.addAll(level);
+			}
+			parents = level;
+		}
+		return root;
+	}
+
+	/**
 	 * A chain of {@code length} lists, each holding the next, followed by a set that holds
 	 * the first. The lists are written last one first, so each is read at depth 2 and the
 	 * stream is shallow, but hashing the first list for the set recurses through all of

@@ -1,13 +1,17 @@
 package io.github.msm.session.serializer;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -309,6 +313,38 @@ abstract class SessionSerializerContractTests {
 	}
 
 	@Test
+	void deserialize_ThreeWideNestedSetsWithinDepthLimit_ShouldThrowWithinASecond() {
+		byte[] bytes = serializeWithoutLimits(CraftedGraphs.wideNestedSets(3, DeserializationLimits.MAX_DEPTH - 2));
+		ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+
+		long start = System.nanoTime();
+		long cpuStart = threads.getCurrentThreadCpuTime();
+		Throwable thrown = catchThrowable(() -> this.serializer.deserialize(bytes));
+		Duration cpu = Duration.ofNanos(threads.getCurrentThreadCpuTime() - cpuStart);
+		Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+		System.out.println(getClass().getSimpleName() + ": 3-wide nested sets, " + (DeserializationLimits.MAX_DEPTH - 2)
+				+ " levels, " + bytes.length + " bytes, refused after " + took.toMillis() + " ms (" + cpu.toMillis()
+				+ " ms CPU)");
+		assertThat(thrown).isInstanceOf(SessionSerializationException.class);
+		assertThat(cpu).isLessThan(Duration.ofSeconds(1));
+	}
+
+	@Test
+	void deserialize_SetsSharingOneLargeSet_ShouldBeEqual() {
+		Set<String> shared = IntStream.range(0, 100).mapToObj((i) -> "tag-" + i).collect(Collectors.toSet());
+		List<Set<Object>> value = new ArrayList<>();
+		for (int i = 0; i < 2000; i++) {
+			Set<Object> set = new HashSet<>();
+			set.add(shared);
+			set.add(i);
+			value.add(set);
+		}
+
+		assertThat(roundTrip(value)).isEqualTo(value);
+	}
+
+	@Test
 	void deserialize_ListChainInSetLongerThanLimits_ShouldThrowSessionSerializationException() {
 		byte[] bytes = serializeWithoutLimits(CraftedGraphs.listChainInSet(DeserializationLimits.MAX_OBJECTS));
 
@@ -319,21 +355,22 @@ abstract class SessionSerializerContractTests {
 
 	@Test
 	void deserialize_ListChainInSetOverflowingTheStack_ShouldThrowSessionSerializationException() throws Exception {
-		byte[] bytes = serializeWithoutLimits(CraftedGraphs.listChainInSet(40_000));
+		// short enough for the hashing work limit (the chain's sizes add up to length² / 2)
+		byte[] bytes = serializeWithoutLimits(CraftedGraphs.listChainInSet(900));
 
 		assertThat(deserializeOnSmallStack(bytes)).isInstanceOf(SessionSerializationException.class)
 			.hasRootCauseInstanceOf(StackOverflowError.class);
 	}
 
 	/**
-	 * Deserialize on a thread with a 256 KB stack, so that a deep graph overflows it
+	 * Deserialize on a thread with a 128 KB stack, so that a deep graph overflows it
 	 * whatever the JVM's default stack size.
 	 * @return what the serializer threw
 	 */
 	private @Nullable Throwable deserializeOnSmallStack(byte[] bytes) throws InterruptedException {
 		AtomicReference<Throwable> thrown = new AtomicReference<>();
 		Thread reader = new Thread(null, () -> thrown.set(catchThrowable(() -> this.serializer.deserialize(bytes))),
-				"small-stack-reader", 256 * 1024);
+				"small-stack-reader", 128 * 1024);
 		reader.start();
 		reader.join(Duration.ofSeconds(5).toMillis());
 		assertThat(reader.isAlive()).as("still reading after 5 s").isFalse();
