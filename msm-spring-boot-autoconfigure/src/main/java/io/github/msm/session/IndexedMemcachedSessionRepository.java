@@ -91,13 +91,13 @@ public class IndexedMemcachedSessionRepository extends MemcachedSessionRepositor
 	 * mode saves through it, and would otherwise never update the index.
 	 */
 	@Override
-	void save(MemcachedSession session, SessionChanges changes) {
+	void save(MemcachedSession session, SessionChanges changes, boolean localFallback) {
 		String storedId = changes.storedId();
 		boolean principalMayChange = (storedId != null && !storedId.equals(session.getId()))
 				|| session.isChangedAttribute(PRINCIPAL_NAME_INDEX_NAME)
 				|| session.isChangedAttribute(SPRING_SECURITY_CONTEXT);
 		String principal = principalMayChange ? principalOf(session) : null;
-		super.save(session, changes);
+		super.save(session, changes, localFallback);
 		if (principal != null && session.getId().equals(session.storedId())) {
 			String replaced = (storedId != null && !storedId.equals(session.getId())) ? storedId : null;
 			index().add(principal, session.getId(), replaced);

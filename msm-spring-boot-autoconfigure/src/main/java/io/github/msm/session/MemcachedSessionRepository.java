@@ -253,6 +253,16 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	/** Saves a snapshot already taken (sticky mode takes it to decide how to save). */
 	void save(MemcachedSession session, SessionChanges changes) {
+		save(session, changes, true);
+	}
+
+	/**
+	 * Saves a snapshot already taken.
+	 * @param localFallback whether a change no node takes is kept in {@link LocalFallback};
+	 * {@code false} for sticky mode, which keeps it in its own local copy instead (the
+	 * failure is reported, see {@link WriteProblems#failedDuring(Runnable)})
+	 */
+	void save(MemcachedSession session, SessionChanges changes, boolean localFallback) {
 		RepositoryParts parts = parts();
 		if (!changes.isNew() && changes.changesData()) {
 			SessionWriteSignal.raise();
@@ -261,7 +271,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		Assert.state(node != null || this.idFormat.isLocal(id),
 				() -> "Session id " + id + " was not made by this repository");
-		if (parts.localFallback.holds(changes)) {
+		if (localFallback && parts.localFallback.holds(changes)) {
 			// a stand-in for a session that could not be read: merged when its node is back
 			parts.localFallback.save(session, changes);
 			remember(changes, session);
@@ -284,6 +294,10 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		}
 		MemcachedNode target = (node == null) ? parts.nodes.nodeFor(id)
 				: this.ring.isNodeIdInSessionId() ? parts.nodes.relocationTarget(node) : null;
+		if (target == null && !localFallback) {
+			parts.writer.problems().failed(changes, "no memcached node is up; sticky mode keeps it in memory");
+			return;
+		}
 		if (target == null) {
 			parts.localFallback.save(session, changes);
 		}

@@ -113,8 +113,17 @@ public final class StickyAccess {
 	 * change could not be stored, or the session was deleted meanwhile)
 	 * @param created whether the save stored a new session
 	 * @param queued whether a data change waits for {@link #write(LocalCopy)}
+	 * @param unwritten the changes memcached did not take (a node failed, hung or none
+	 * was up); {@code null} when none: the caller keeps them pending with
+	 * {@link #keepPending(MemcachedSession, SessionChanges, LocalCopy)}
 	 */
-	public record Outcome(@Nullable LocalCopy copy, boolean created, boolean queued) {
+	public record Outcome(@Nullable LocalCopy copy, boolean created, boolean queued,
+			@Nullable SessionChanges unwritten) {
+
+		Outcome(@Nullable LocalCopy copy, boolean created, boolean queued) {
+			this(copy, created, queued, null);
+		}
+
 	}
 
 	/**
@@ -157,10 +166,15 @@ public final class StickyAccess {
 					true);
 		}
 		StoredSession before = session.base();
-		this.repository.save(session, changes);
+		// a change of a stored session that memcached does not take stays in the local
+		// copy, pending, never in the non-sticky LocalFallback (nothing would write it back)
+		boolean keepable = before != null && !changes.isNew() && !changes.isRenamed();
+		SessionChanges snapshot = changes;
+		boolean failed = WriteProblems
+			.failedDuring(() -> this.repository.save(session, snapshot, !keepable));
 		StoredSession after = session.base();
 		if (after == null || after == before) {
-			return new Outcome(null, false, false);
+			return new Outcome(null, false, false, (failed && keepable) ? snapshot : null);
 		}
 		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()),
 				changes.isNew(), false);
@@ -169,8 +183,9 @@ public final class StickyAccess {
 	/**
 	 * Writes what a copy holds beyond what memcached holds (queued changes of several
 	 * requests, the latest state wins), as one compare-and-set.
-	 * @return the copy as now stored; {@code null} when it could not be stored (reported)
-	 * or the session is gone
+	 * @return the copy as now stored; the same copy, still pending, when memcached did not
+	 * take it (reported); {@code null} when it may not be stored (the session is gone or too
+	 * large, reported)
 	 */
 	public @Nullable LocalCopy write(LocalCopy copy) {
 		if (!copy.isPending()) {
@@ -196,12 +211,71 @@ public final class StickyAccess {
 		RepositoryParts parts = this.repository.parts();
 		MemcachedSession carrier = new MemcachedSession(copy.id, copy.written, this.repository.idFormat(),
 				parts.codec, parts.lifetime);
-		this.repository.save(carrier, changes);
+		boolean failed = WriteProblems.failedDuring(() -> this.repository.save(carrier, changes, false));
 		StoredSession stored = carrier.base();
 		if (stored == null || stored == copy.written) {
-			return null;
+			return failed ? copy : null;
 		}
 		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime);
+	}
+
+	/**
+	 * A save's changes that memcached did not take, applied to the local copy as pending
+	 * (like a queued change), so that the local copy, the only current one, keeps them
+	 * until {@link #write(LocalCopy)} stores them.
+	 * @param session the request's session (marked saved with the pending state)
+	 * @param changes the changes not written
+	 * @param now the local copy now, {@code null} when there is none
+	 */
+	public LocalCopy keepPending(MemcachedSession session, SessionChanges changes, @Nullable LocalCopy now) {
+		StoredSession base = changes.base();
+		Assert.state(base != null, "only changes of a stored session are kept pending");
+		boolean onCopy = now != null && now.id.equals(changes.id());
+		StoredSession written = onCopy ? now.written : base;
+		Data next = this.repository.parts().writer.planner().plan(onCopy ? now.local : base, changes);
+		StoredSession local = new StoredSession(next, written.cas(), next.access());
+		session.saved(changes, local);
+		return new LocalCopy(changes.id(), written, local, session.getLastAccessedTime());
+	}
+
+	/** What a look at memcached says about a local copy. */
+	public enum Check {
+
+		/** Memcached holds the version this copy was written as: the copy is current. */
+		CURRENT,
+
+		/** Memcached holds another version under the id: read it from there. */
+		CHANGED,
+
+		/** A tombstone: the session was taken over by another server, renamed or deleted. */
+		MOVED,
+
+		/** Nothing there (expired or evicted in memcached, or the node restarted). */
+		ABSENT,
+
+		/** Memcached did not answer. */
+		UNKNOWN
+
+	}
+
+	/**
+	 * Looks up a local copy's id in memcached (one read): whether another server took the
+	 * session over or deleted it since this server wrote it.
+	 */
+	public Check check(LocalCopy copy) {
+		MemcachedNode node = this.repository.idFormat().nodeOf(copy.id);
+		if (node == null || !this.repository.parts().nodes.isAvailable(node)) {
+			return Check.UNKNOWN;
+		}
+		SessionReader.Read read = this.repository.parts().reader.read(copy.id, node);
+		return switch (read.status()) {
+			case FOUND -> (read.session() != null && read.session().version() == copy.written.version())
+					? Check.CURRENT : Check.CHANGED;
+			case DELETED -> Check.MOVED;
+			case ABSENT -> Check.ABSENT;
+			case FAILED -> Check.UNKNOWN;
+			default -> Check.CHANGED;
+		};
 	}
 
 	/**
@@ -274,6 +348,9 @@ public final class StickyAccess {
 
 		final Instant lastAccessedTime;
 
+		/** When memcached was last seen to hold this copy's version (epoch millis). */
+		private volatile long verifiedAt = Long.MIN_VALUE;
+
 		LocalCopy(String id, StoredSession written, StoredSession local, Instant lastAccessedTime) {
 			this.id = id;
 			this.written = written;
@@ -300,6 +377,20 @@ public final class StickyAccess {
 			return SessionLifetime.neverExpires(interval) ? null : this.lastAccessedTime.plus(interval);
 		}
 
+		/**
+		 * When this server last knew memcached to hold this copy's version (it wrote or
+		 * read or checked it); {@link Long#MIN_VALUE} when not recorded.
+		 */
+		public long verifiedAt() {
+			return this.verifiedAt;
+		}
+
+		/** Records that memcached was known to hold this copy's version at that time. */
+		public LocalCopy verified(long epochMillis) {
+			this.verifiedAt = epochMillis;
+			return this;
+		}
+
 		/** Whether changes wait to be written. */
 		public boolean isPending() {
 			return this.local != this.written;
@@ -321,12 +412,14 @@ public final class StickyAccess {
 			Instant access = this.lastAccessedTime.isAfter(other.lastAccessedTime) ? this.lastAccessedTime
 					: other.lastAccessedTime;
 			return access.equals(kept.lastAccessedTime) ? kept
-					: new LocalCopy(kept.id, kept.written, kept.local, access);
+					: new LocalCopy(kept.id, kept.written, kept.local, access)
+						.verified(Math.max(this.verifiedAt, other.verifiedAt));
 		}
 
 		/** This copy with what a later write stored, keeping the local state queued since. */
 		public LocalCopy withWritten(LocalCopy stored) {
-			return new LocalCopy(this.id, stored.written, this.local, this.lastAccessedTime);
+			return new LocalCopy(this.id, stored.written, this.local, this.lastAccessedTime)
+				.verified(stored.verifiedAt);
 		}
 
 	}

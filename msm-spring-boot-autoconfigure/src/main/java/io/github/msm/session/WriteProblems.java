@@ -22,6 +22,13 @@ final class WriteProblems {
 	/** Room memcached needs beside the value inside one item (header, key, flags). */
 	private static final int ITEM_OVERHEAD = 64;
 
+	/**
+	 * Set while sticky mode saves: whether a change failed to reach memcached (not
+	 * "gone", not oversize), so that sticky mode keeps it pending instead of dropping its
+	 * only current copy.
+	 */
+	private static final ThreadLocal<boolean[]> FAILURES = new ThreadLocal<>();
+
 	private final SessionMetrics metrics;
 
 	private final int maxItemSize;
@@ -61,7 +68,29 @@ final class WriteProblems {
 				+ " not stored: the session's stored values, which that request could not see, are kept");
 	}
 
+	/**
+	 * Runs a save and answers whether a change of it could not be stored because
+	 * memcached did not take it (a node failed or timed out, no node was up, or the
+	 * deadline passed): a change that may succeed if written again later.
+	 */
+	static boolean failedDuring(Runnable save) {
+		boolean[] failed = new boolean[1];
+		boolean[] outer = FAILURES.get();
+		FAILURES.set(failed);
+		try {
+			save.run();
+		}
+		finally {
+			FAILURES.set(outer);
+		}
+		return failed[0];
+	}
+
 	@Nullable StoredSession failed(SessionChanges changes, String reason) {
+		boolean[] watched = FAILURES.get();
+		if (watched != null) {
+			watched[0] = true;
+		}
 		this.metrics.writeFailure();
 		incidents.warn("write-failed", () -> "Session " + changes.id() + ": change of " + changes.describe()
 				+ " was not stored: " + reason);

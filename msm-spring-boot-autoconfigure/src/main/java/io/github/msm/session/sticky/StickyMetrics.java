@@ -21,6 +21,8 @@ final class StickyMetrics {
 
 	private final Counter dropped;
 
+	private final Counter unwritten;
+
 	StickyMetrics(MeterRegistry registry, StickySessionRepository repository) {
 		this.hits = Counter.builder("msm.sticky.lookups")
 			.tag("result", "hit")
@@ -37,6 +39,13 @@ final class StickyMetrics {
 		this.dropped = Counter.builder("msm.sticky.writes.dropped")
 			.description("Queued writes refused because the queue was full; the change stays in memory and is"
 					+ " written with the session's next write or at shutdown")
+			.register(registry);
+		this.unwritten = Counter.builder("msm.sticky.writes.unwritten")
+			.description("Changes memcached did not take (no node up, a node hung, deadline passed); kept in"
+					+ " this server's memory as pending and written once a node answers")
+			.register(registry);
+		Gauge.builder("msm.sticky.writes.pending", repository, StickySessionRepository::unwrittenCount)
+			.description("Sessions whose changes memcached has not taken yet, retried in the background")
 			.register(registry);
 		Gauge.builder("msm.sticky.sessions", repository, StickySessionRepository::localSessionCount)
 			.description("Sessions held in this server's memory")
@@ -60,6 +69,10 @@ final class StickyMetrics {
 
 	void takeover() {
 		this.takeovers.increment();
+	}
+
+	void unwritten() {
+		this.unwritten.increment();
 	}
 
 	void dropped() {

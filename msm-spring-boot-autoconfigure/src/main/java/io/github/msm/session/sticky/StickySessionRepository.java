@@ -2,16 +2,14 @@ package io.github.msm.session.sticky;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import io.github.msm.session.MemcachedSession;
 import io.github.msm.session.MemcachedSessionRepository;
@@ -41,9 +39,11 @@ import org.springframework.util.Assert;
  * (the local copy holds the current CAS token), plus the queued backup write. A request
  * whose id carries another server's route takes the session over: it reads it from
  * memcached, gives it this server's route under the same base and node, replaces the old
- * id with a tombstone and sends the new id. So a server never serves an older local copy
- * after another server took the session over (msm #153): the user comes back with the
- * other server's route, which is itself a takeover.
+ * id with a tombstone and sends the new id. A user who comes back with that id is a
+ * takeover again, so never gets this server's older copy (msm #153); a request still
+ * carrying the old id gets it at most for one sweep interval ({@link CopyChecks}).
+ * A change memcached does not take stays pending in the local copy and is written later
+ * ({@link UnwrittenSessions}).
  *
  * <p>
  * Each request gets its own {@link MemcachedSession}, built from the local copy's bytes
@@ -79,16 +79,17 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 
 	private @Nullable ScheduledExecutorService sweeper;
 
+	/** How long a local copy is served without a look at memcached (msm #153, old ids). */
+	private Duration checkEvery = Duration.ofMinutes(1);
+
+	private CopyChecks checks;
+
+	private final UnwrittenSessions unwritten;
+
 	private Cache<String, LocalCopy> sessions;
 
 	/** Striped per-session locks for saves (sticky mode needs no memcached lock). */
-	private final Object[] locks = new Object[1024];
-
-	{
-		for (int i = 0; i < this.locks.length; i++) {
-			this.locks[i] = new Object();
-		}
-	}
+	private final Object[] locks = Stream.generate(Object::new).limit(1024).toArray();
 
 	/**
 	 * Create a repository.
@@ -99,9 +100,11 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		Assert.notNull(memcached, "memcached must not be null");
 		this.memcached = memcached;
 		this.access = new StickyAccess(memcached);
+		this.unwritten = new UnwrittenSessions(this.access, this::writeQueued);
 		Assert.state(this.access.route() != null, "sticky mode needs a jvmRoute: without a route in the id, a server"
 				+ " cannot tell that another server took a session over and would serve its older local copy");
 		this.sessions = newCache();
+		this.checks = new CopyChecks(this.access, this.clock, this.checkEvery);
 	}
 
 	/**
@@ -124,6 +127,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		Assert.notNull(clock, "clock must not be null");
 		this.clock = clock;
 		this.sessions = newCache();
+		this.checks = new CopyChecks(this.access, clock, this.checkEvery);
 	}
 
 	/**
@@ -164,17 +168,16 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 
 	/**
 	 * Starts expiring idle sessions on a background thread (the equivalent of Tomcat's
-	 * {@code processExpires}); without it they expire as the cache is used.
+	 * {@code processExpires}); without it they expire as the cache is used. The interval
+	 * is also how long a local copy is served before one read checks it ({@link CopyChecks}).
 	 * @param every how often to look
 	 */
 	public synchronized void startSweeper(Duration every) {
 		Assert.isTrue(every.toMillis() > 0, "every must be positive");
+		this.checkEvery = every;
+		this.checks = new CopyChecks(this.access, this.clock, every);
 		if (this.sweeper == null) {
-			this.sweeper = Executors.newSingleThreadScheduledExecutor((runnable) -> {
-				Thread thread = new Thread(runnable, "msm-sticky-sweeper");
-				thread.setDaemon(true);
-				return thread;
-			});
+			this.sweeper = UnwrittenSessions.daemonScheduler("msm-sticky-sweeper");
 			this.sweeper.scheduleWithFixedDelay(this::sweep, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
 		}
 	}
@@ -183,7 +186,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		return Caffeine.newBuilder()
 			.maximumSize(this.maxSessions)
 			.ticker(() -> TimeUnit.MILLISECONDS.toNanos(this.clock.millis()))
-			.expireAfter(new SessionExpiry())
+			.expireAfter(new LocalCopyExpiry(this.clock))
 			.executor(Runnable::run)
 			.removalListener((String id, @Nullable LocalCopy copy, RemovalCause cause) -> {
 				if (cause == RemovalCause.EXPIRED && copy != null) {
@@ -192,7 +195,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				else if (cause == RemovalCause.SIZE && copy != null && copy.isPending()) {
 					// evicted for space with queued changes: memcached must get them now,
 					// the queue and the shutdown flush only see sessions still held
-					this.access.write(copy);
+					this.unwritten.writeEvicted(copy);
 				}
 			})
 			.build();
@@ -207,6 +210,14 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	public @Nullable MemcachedSession findById(String id) {
 		if (this.access.isOwnId(id)) {
 			LocalCopy copy = this.sessions.getIfPresent(id);
+			if (copy == null && (copy = this.unwritten.takeEvicted(id)) != null) {
+				this.sessions.asMap().putIfAbsent(id, copy);
+				this.unwritten.add(id);
+			}
+			if (copy != null && !this.checks.isCurrent(copy)) {
+				this.sessions.asMap().remove(id, copy);
+				copy = null;
+			}
 			if (copy != null) {
 				this.metrics.hit();
 				return this.access.open(copy);
@@ -216,7 +227,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			if (session != null) {
 				LocalCopy loaded = this.access.copyOf(session);
 				if (loaded != null) {
-					this.sessions.asMap().putIfAbsent(loaded.id(), loaded);
+					this.sessions.asMap().putIfAbsent(loaded.id(), this.checks.known(loaded));
 				}
 			}
 			return session;
@@ -250,6 +261,17 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	private void saveLocked(MemcachedSession session, @Nullable String storedId) {
 		LocalCopy current = (storedId != null) ? this.sessions.policy().getIfPresentQuietly(storedId) : null;
 		StickyAccess.Outcome outcome = this.access.save(session, current, this.writes != null);
+		if (outcome.unwritten() != null) {
+			// memcached did not take the change: the local copy is the only current one
+			String id = session.getId();
+			synchronized (lockFor(id)) {
+				this.sessions.asMap()
+					.compute(id, (key, now) -> this.checks.known(this.access.keepPending(session, outcome.unwritten(), now)));
+			}
+			this.metrics.unwritten();
+			this.unwritten.add(id);
+			return;
+		}
 		LocalCopy copy = outcome.copy();
 		if (storedId != null && (copy == null || !storedId.equals(copy.id()))) {
 			this.sessions.invalidate(storedId);
@@ -258,6 +280,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			this.sessions.invalidate(session.getId());
 			return;
 		}
+		this.checks.known(copy);
 		this.sessions.asMap().merge(copy.id(), copy, (existing, saved) -> saved.newest(existing));
 		if (outcome.created()) {
 			publish(new SessionCreatedEvent(this, session));
@@ -291,6 +314,11 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		return this.sessions.estimatedSize();
 	}
 
+	/** Sessions whose changes memcached did not take yet (kept in memory, retried). */
+	public int unwrittenCount() {
+		return this.unwritten.size();
+	}
+
 	/** Sessions whose changes wait to be written. */
 	public int queuedWriteCount() {
 		StickyWriteQueue writes = this.writes;
@@ -307,12 +335,11 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			writes.drain();
 		}
 		List<String> pending = new ArrayList<>();
-		this.sessions.asMap().forEach((id, copy) -> {
-			if (copy.isPending()) {
-				pending.add(id);
-			}
-		});
-		pending.forEach(this::writeQueued);
+		this.sessions.asMap().forEach((id, copy) -> pending.add(copy.isPending() ? id : null));
+		// stops at the first write memcached does not take: an outage costs one timeout
+		if (pending.stream().allMatch((id) -> id == null || writeQueued(id))) {
+			this.unwritten.retry();
+		}
 		this.memcached.awaitBackupWrites();
 	}
 
@@ -330,34 +357,47 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		if (writes != null) {
 			writes.close();
 		}
+		this.unwritten.close();
 		flush();
+		this.unwritten.reportLost();
 	}
 
-	/** Writes the latest local state of a session whose changes were queued. */
-	private void writeQueued(String id) {
+	/**
+	 * Writes the latest local state of a session whose changes were queued or not taken.
+	 * @return {@code false} when memcached still did not take them (they stay pending)
+	 */
+	private boolean writeQueued(String id) {
 		LocalCopy copy = this.sessions.policy().getIfPresentQuietly(id);
 		if (copy == null || !copy.isPending()) {
-			return;
+			return true;
 		}
 		LocalCopy stored = this.access.write(copy);
+		if (stored == copy) {
+			this.unwritten.add(id);
+			return false;
+		}
 		if (stored != null && !stored.id().equals(id)) {
 			// the session moved to another node while queued: readers of the old id follow it
 			this.sessions.invalidate(id);
-			return;
+			return true;
 		}
 		synchronized (lockFor(id)) {
-			this.sessions.asMap().computeIfPresent(id, (key, now) -> {
+			this.sessions.asMap().computeIfPresent(id, (key, held) -> {
 				if (stored == null) {
 					return null;
 				}
-				return now.hasSameStateAs(copy) ? stored.newest(now) : now.withWritten(stored);
+				return this.checks.known(held.hasSameStateAs(copy) ? stored.newest(held) : held.withWritten(stored));
 			});
 		}
+		return true;
 	}
 
+	/** A local copy expired: unless memcached says otherwise, so did its session. */
 	private void expired(LocalCopy copy) {
-		this.access.expire(copy);
-		publish(new SessionExpiredEvent(this, this.access.open(copy)));
+		if (this.checks.hasExpired(copy)) {
+			this.access.expire(copy);
+			publish(new SessionExpiredEvent(this, this.access.open(copy)));
+		}
 	}
 
 	private void publish(ApplicationEvent event) {
@@ -369,35 +409,6 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			org.apache.commons.logging.LogFactory.getLog(StickySessionRepository.class)
 				.warn("Session event listener failed on " + event, ex);
 		}
-	}
-
-	/** Local copies live as long as their session: last access plus its own interval. */
-	private final class SessionExpiry implements Expiry<String, LocalCopy> {
-
-		@Override
-		public long expireAfterCreate(String id, LocalCopy copy, long currentTime) {
-			return remaining(copy);
-		}
-
-		@Override
-		public long expireAfterUpdate(String id, LocalCopy copy, long currentTime, long currentDuration) {
-			return remaining(copy);
-		}
-
-		@Override
-		public long expireAfterRead(String id, LocalCopy copy, long currentTime, long currentDuration) {
-			return currentDuration;
-		}
-
-		private long remaining(LocalCopy copy) {
-			Instant expiresAt = copy.expiresAt();
-			if (expiresAt == null) {
-				return Long.MAX_VALUE;
-			}
-			long left = Duration.between(StickySessionRepository.this.clock.instant(), expiresAt).toNanos();
-			return Math.max(0, left);
-		}
-
 	}
 
 }

@@ -1,5 +1,6 @@
 package io.github.msm.session.sticky;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,11 +21,13 @@ import io.github.msm.session.serializer.ClassAllowList;
 import io.github.msm.session.serializer.KryoSessionSerializer;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.test.MemcachedServers;
+import io.github.msm.test.MutableClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.session.FindByIndexNameSessionRepository;
+import org.springframework.session.events.SessionExpiredEvent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -140,6 +143,44 @@ class StickyAttackIT extends StickyITSupport {
 			.filter((id) -> !Integer.valueOf(1).equals(plain.findById(id).getAttribute("count")))
 			.toList();
 		assertThat(lost).as("changes never written").isEmpty();
+	}
+
+	@Test
+	void oldCookie_OnTheFormerServerAfterATakeover_ShouldNotServeTheStaleCopy() {
+		MutableClock clock = new MutableClock(Duration.ZERO);
+		StickySessionRepository a = server("a", clock);
+		StickySessionRepository b = server("b");
+		String idA = create(a, "count", 1).getId();
+		String idB = write(b, idA, "count", 2);
+		b.flush();
+		assertThat(idB).endsWith(".b");
+
+		// a request still carrying A's id (second tab, in-flight request) reaches A once
+		// its copy is due for its check (at most one read per session per sweep interval)
+		clock.advance(Duration.ofMinutes(1).plusSeconds(1));
+		MemcachedSession stale = a.findById(idA);
+
+		assertThat(stale == null || Integer.valueOf(2).equals(stale.getAttribute("count")))
+			.as("A served count=" + ((stale != null) ? stale.getAttribute("count") : null) + " under the retired id")
+			.isTrue();
+	}
+
+	@Test
+	void formerServer_AfterATakeover_ShouldNotPublishExpiredForTheLiveSession() {
+		MutableClock clock = new MutableClock(Duration.ZERO);
+		StickySessionRepository a = server("a", clock);
+		StickySessionRepository b = server("b");
+		String idA = create(a, "user", "alice").getId();
+		a.flush();
+		String idB = write(b, idA, "x", 1);
+		b.flush();
+
+		clock.advance(Duration.ofMinutes(31));
+		a.sweep();
+
+		assertThat(this.events).filteredOn(SessionExpiredEvent.class::isInstance)
+			.as("session %s lives on at B", idB)
+			.isEmpty();
 	}
 
 	@Test
@@ -259,6 +300,51 @@ class StickyAttackIT extends StickyITSupport {
 		assertThat((String) stored.getAttribute("user")).isEqualTo("alice");
 		assertThat((String) stored.getAttribute("cart")).isEqualTo("book");
 		assertThat(read(a, first, "cart")).isEqualTo("book");
+	}
+
+	@Test
+	void changesMadeWhileEveryNodeWasDown_ShouldReachMemcachedOnceTheNodesAnswer() {
+		StickySessionRepository a = server("a");
+		String id = create(a, "count", 0).getId();
+		a.flush();
+		hangAllUntilSeen(a);
+		String during = write(a, id, "count", 1);
+		assertThat(read(a, during, "count")).isEqualTo(1);
+
+		memcached.all().forEach((server) -> server.resume());
+
+		await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+			String now = write(a, during, "count", 2);
+			a.flush();
+			MemcachedSession stored = plain().findById(now);
+			assertThat(stored).isNotNull();
+			assertThat((Integer) stored.getAttribute("count")).as("in memcached").isEqualTo(2);
+		});
+	}
+
+	@Test
+	void sessionModifiedAsEveryNodeHangs_ShouldStillBeServedDuringTheOutage() {
+		StickySessionRepository a = server("a");
+		String id = create(a, "count", 0).getId();
+		a.flush();
+		memcached.all().forEach((server) -> server.hang());
+
+		// the first request after the hang: its write times out on both nodes
+		String after = write(a, id, "count", 1);
+
+		MemcachedSession next = a.findById(after);
+		assertThat(next).as("the user's session during the outage").isNotNull();
+		assertThat((Integer) next.getAttribute("count")).isEqualTo(1);
+	}
+
+	/** Hangs every node and waits until the server sees none up (new sessions get local ids). */
+	private static void hangAllUntilSeen(StickySessionRepository server) {
+		memcached.all().forEach((node) -> node.hang());
+		await().atMost(Duration.ofSeconds(20)).until(() -> {
+			server.memcachedRepository().findById("0123456789abcdef0123456789abcdef-n1");
+			server.memcachedRepository().findById("0123456789abcdef0123456789abcdef-n2");
+			return !server.memcachedRepository().createSession().getId().contains("-n");
+		});
 	}
 
 	@Test

@@ -1,0 +1,71 @@
+package io.github.msm.session.sticky;
+
+import java.time.Clock;
+import java.time.Duration;
+
+import io.github.msm.session.StickyAccess;
+import io.github.msm.session.StickyAccess.Check;
+import io.github.msm.session.StickyAccess.LocalCopy;
+
+/**
+ * Looks at memcached, rarely, to tell whether a local copy is still this server's session.
+ * Another server that took the session over leaves a tombstone under this server's id; this
+ * server cannot learn that without a read, and reads are what sticky mode saves. So:
+ * <ul>
+ * <li>a copy is served unchecked for one interval (the sweep interval, one minute by
+ * default) after this server last wrote, read or checked it; after that its next request
+ * costs one read. A request still carrying this server's old id (a second tab, msm #153)
+ * gets the stale copy only within that interval, and never writes it back (its write finds
+ * the tombstone).</li>
+ * <li>a copy that expires is checked before its session is deleted and the expired event
+ * published: a session taken over, or written meanwhile under this id, has not expired.</li>
+ * </ul>
+ * A check that memcached does not answer keeps the copy (it may be the only current one).
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+final class CopyChecks {
+
+	private final StickyAccess access;
+
+	private final Clock clock;
+
+	private final long everyMillis;
+
+	CopyChecks(StickyAccess access, Clock clock, Duration every) {
+		this.access = access;
+		this.clock = clock;
+		this.everyMillis = every.toMillis();
+	}
+
+	/** Records that memcached holds the copy's version now (this server wrote or read it). */
+	LocalCopy known(LocalCopy copy) {
+		return copy.verified(this.clock.millis());
+	}
+
+	/** Whether a copy may be served; {@code false} when memcached says it was replaced. */
+	boolean isCurrent(LocalCopy copy) {
+		long now = this.clock.millis();
+		long verifiedAt = copy.verifiedAt();
+		if (verifiedAt == Long.MIN_VALUE || now - verifiedAt < this.everyMillis) {
+			if (verifiedAt == Long.MIN_VALUE) {
+				copy.verified(now);
+			}
+			return true;
+		}
+		Check check = this.access.check(copy);
+		if (check == Check.CURRENT || check == Check.UNKNOWN) {
+			copy.verified(now);
+			return true;
+		}
+		return false;
+	}
+
+	/** Whether an expired copy's session really expired: not taken over nor written meanwhile. */
+	boolean hasExpired(LocalCopy copy) {
+		Check check = this.access.check(copy);
+		return check != Check.MOVED && check != Check.CHANGED;
+	}
+
+}
