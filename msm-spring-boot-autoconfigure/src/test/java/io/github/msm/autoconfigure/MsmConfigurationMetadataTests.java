@@ -38,11 +38,18 @@ class MsmConfigurationMetadataTests {
 
 	@Test
 	void everyPropertyWithADefault_ShouldShowIt() {
-		BeanWrapper defaults = PropertyAccessorFactory.forBeanPropertyAccess(new MsmProperties());
+		// each property is read from a fresh instance of the class that declares it, under
+		// that class's prefix (msm, msm.sticky, ...)
+		Map<String, String> prefixes = new java.util.HashMap<>();
+		this.metadata.path("groups").forEach((group) -> prefixes.putIfAbsent(group.get("type").asString(),
+				group.get("name").asString()));
 		List<String> missing = new ArrayList<>();
 		for (JsonNode property : msmProperties()) {
 			String name = property.get("name").asString();
-			Object value = defaults.getPropertyValue(javaPath(name.substring("msm.".length())));
+			String type = property.path("sourceType").asString(MsmProperties.class.getName());
+			String prefix = prefixes.getOrDefault(type, "msm");
+			BeanWrapper defaults = PropertyAccessorFactory.forBeanPropertyAccess(instantiate(type));
+			Object value = defaults.getPropertyValue(javaPath(name.substring(prefix.length() + 1)));
 			if (hasDefault(value) && !property.has("defaultValue")) {
 				missing.add(name);
 			}
@@ -59,6 +66,15 @@ class MsmConfigurationMetadataTests {
 			.containsEntry("msm.serializer", List.of("kryo", "jdk"))
 			.containsEntry("msm.locking-mode", List.of("none", "all", "auto", "uri-pattern"))
 			.containsEntry("msm.flush-mode", List.of("on-save", "immediate"));
+	}
+
+	private static Object instantiate(String type) {
+		try {
+			return org.springframework.beans.BeanUtils.instantiateClass(Class.forName(type));
+		}
+		catch (ClassNotFoundException ex) {
+			throw new IllegalStateException(ex);
+		}
 	}
 
 	private List<JsonNode> msmProperties() {

@@ -73,7 +73,7 @@ class MsmOperationsAutoConfigurationTests {
 	void endpoint_WhenExposed_ShouldShowNodesAndSettingsButNoSecret() {
 		this.contextRunner
 			.withPropertyValues("management.endpoints.web.exposure.include=msm", "msm.key-prefix=shop:",
-					"msm.password=s3cret")
+					"msm.username=shop", "msm.password=s3cret")
 			.run((context) -> {
 				Object body = context.getBean(MsmEndpoint.class).msm();
 				assertThat(body.toString()).contains("keyPrefix=shop:", "id=n1", "id=n2", "non-sticky")
