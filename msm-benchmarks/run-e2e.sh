@@ -14,8 +14,8 @@
 # (memcached or redis-server), of wrk and of everything else on the machine (/proc).
 # Variants: inmemory (MapSessionRepository), msm (non-sticky, 2 nodes), sticky (msm with --msm.sticky=true;
 # skipped with a note when the store has no such property), redis (Boot's default non-indexed repository).
-# Writes results/e2e-<date>.md (table), .tsv (every run) and .svg (chart, when gnuplot is installed) to the
-# output directory (default msm-benchmarks/results; --smoke: msm-benchmarks/target/e2e-smoke).
+# Writes results/e2e-<date>.md (table; copied to e2e-latest.md), .tsv (every run) and .png (chart, when gnuplot is
+# installed) to the output directory (default msm-benchmarks/results; --smoke: msm-benchmarks/target/e2e-smoke).
 # --smoke: 1 round of 2 s, no warm-up, 16 connections, C1 only: checks the harness (about 30 s on an idle machine).
 # --profile VARIANT: runs async-profiler (ASYNC_PROFILER=path of libasyncProfiler.so) in that variant's JVM
 # during its measured runs; collapsed stacks go to the output directory.
@@ -70,6 +70,7 @@ while [[ $# -gt 0 ]]; do
 done
 if $SMOKE; then
 	DURATION=2 WARMUP=0 ROUNDS=1 SESSIONS=16 CONNECTIONS=16
+	APP_TIMEOUT=$((APP_TIMEOUT > 300 ? APP_TIMEOUT : 300)) # a busy machine: the smoke checks the harness, not the speed
 	JAVA_OPTS="$JAVA_OPTS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 	OUT="${OUT:-$HERE/target/e2e-smoke}"
 fi
@@ -365,6 +366,9 @@ measure() { # round, variant
 	for p in $(store_pids "$variant"); do st1=$((st1 + $(proc_cpu "$p"))); done
 	sleep 1
 	ops1="$(store_ops "$variant")"
+	if [[ "$variant" == redis ]]; then # which commands, for the report's reader
+		redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' >"$OUT_RUN/redis-commandstats-round$round.txt"
+	fi
 	profile "$variant" stop "$round"
 	local requests row
 	requests="$(bench_field "$wrkout" requests)"
@@ -434,8 +438,8 @@ report() { # markdown table of the medians, then the chart
 			END { n = split(order, vs, ","); for (i = 1; i <= n; i++) if (vs[i] in seen)
 				printf "%s %s %s %s\n", vs[i], median(r[vs[i]]), median(p[vs[i]]), median(c[vs[i]]) }' >"$OUT_RUN/chart.dat"
 		gnuplot <<-EOF || say "gnuplot failed: no chart"
-			set terminal svg size 960,420 dynamic font "sans,12"
-			set output "$SVG"
+			set terminal pngcairo size 1200,460 font "sans,10"
+			set output "$PNG"
 			set multiplot layout 1,3 title "msm-benchmarks e2e · $STAMP · $JDK · $(nproc) cores"
 			set style fill solid 0.8 border -1
 			set boxwidth 0.6
@@ -450,7 +454,7 @@ report() { # markdown table of the medians, then the chart
 			plot "$OUT_RUN/chart.dat" using 0:4:xtic(1) with boxes lc rgb "#5aa55a", '' using 0:4:(sprintf("%.3f",\$4)) with labels offset 0,0.7
 			unset multiplot
 		EOF
-		[[ -s "$SVG" ]] && printf '\n![chart](%s)\n' "$(basename "$SVG")" >>"$MD"
+		[[ -s "$PNG" ]] && printf '\n![chart](%s)\n' "$(basename "$PNG")" >>"$MD"
 	fi
 }
 
@@ -466,7 +470,7 @@ rm -rf "$OUT_RUN" && mkdir -p "$OUT_RUN"
 FILE_STAMP="$(date -u +%Y%m%d-%H%M)"
 TSV="$OUT/e2e-$FILE_STAMP.tsv"
 MD="$OUT/e2e-$FILE_STAMP.md"
-SVG="$OUT/e2e-$FILE_STAMP.svg"
+PNG="$OUT/e2e-$FILE_STAMP.png"
 printf 'round\tvariant\trequests\tseconds\trps\tp50_ms\tp99_ms\tnon2xx\terrors\tlost\tops_per_req\tread_ops\twrite_ops\tother_ops\tjvm_cpu_ms\tstore_cpu_ms\twrk_cpu_ms\trest_cpu_ms\tjvm_cpu_pct\n' >"$TSV"
 say "run-e2e: $STAMP, $JDK, $(nproc) cores, loadavg $LOAD; raw output in $OUT_RUN"
 
@@ -476,8 +480,19 @@ start_redis "$OUT_RUN/redis.log"
 
 SKIPPED=""
 ACTIVE=()
-for variant in "${WANTED[@]}"; do launch_app "$variant"; done # together: start-up is mostly waiting
+for variant in "${WANTED[@]}"; do # together, but sticky only when the non-sticky app says the store has it
+	[[ "$variant" == sticky && ",$VARIANTS," == *,msm,* ]] || launch_app "$variant"
+done
 for variant in "${WANTED[@]}"; do
+	if [[ "$variant" == sticky && -z "${APP_PID[sticky]:-}" ]]; then
+		await_app msm
+		if [[ "$(store_of msm)" == *'"sticky":"unsupported"'* ]]; then
+			say "  sticky: skipped, this store has no msm.sticky property"
+			SKIPPED+="sticky (this store has no msm.sticky property) "
+			continue
+		fi
+		launch_app sticky
+	fi
 	await_app "$variant"
 	store="$(store_of "$variant")"
 	if [[ "$variant" == sticky && "$store" != *'"sticky":true'* ]]; then
@@ -499,5 +514,6 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 report
-say "Results: $MD"
+cp "$MD" "$OUT/e2e-latest.md"
+say "Results: $MD (and e2e-latest.md)"
 cat "$MD"

@@ -5,7 +5,7 @@
 #
 # Needs the module built: mvn -B -ntp package -pl msm-benchmarks -am -DskipTests (for target/classes and
 # target/jmh-classpath.txt), java and memcached (RepositoryBenchmark starts its own on a free port).
-# Writes results/jmh-<date>.md: serialized sizes (Kryo vs JDK), JMH's table and the ratios
+# Writes results/jmh-<date>.md (copied to jmh-latest.md): serialized sizes (Kryo vs JDK), JMH's table and the ratios
 #   Kryo vs JDK serialize+deserialize (target >= 5x faster), bytes (target <= 0.5x),
 #   repository findById+save vs spymemcached get+set of the same bytes (target <= 1.5x the time).
 set -euo pipefail
@@ -57,4 +57,5 @@ bytes_ratio="$bytes_ratio"
 	grep -E '^(Benchmark|[A-Z][A-Za-z]+Benchmark\.)' "$HERE/target/jmh-$STAMP.log"
 	echo '```'
 } >"$MD"
+cp "$MD" "$OUT/jmh-latest.md"
 cat "$MD"
