@@ -17,8 +17,9 @@
 # Writes results/e2e-<date>.md (table; copied to e2e-latest.md), .tsv (every run) and .png (chart, when gnuplot is
 # installed) to the output directory (default msm-benchmarks/results; --smoke: msm-benchmarks/target/e2e-smoke).
 # --smoke: 1 round of 2 s, no warm-up, 16 connections, C1 only: checks the harness (about 30 s on an idle machine).
-# --profile VARIANT: runs async-profiler (ASYNC_PROFILER=path of libasyncProfiler.so) in that variant's JVM
-# during its measured runs; collapsed stacks go to the output directory.
+# --profile VARIANT: runs async-profiler (ASYNC_PROFILER=path of libasyncProfiler.so) in that variant's JVM from
+# start to exit (itimer, 1 ms); collapsed stacks go to target/e2e/<date>/profile-VARIANT.collapsed. Start-up
+# frames are easy to leave out (they run under SpringApplication.run).
 # Defaults: 2 rounds x 4 variants x (5 s + 30 s) + start-up: about 5-6 minutes.
 # Environment: SESSIONS (128), CONNECTIONS (64), THREADS (2), WRITE_PERCENT (10), ATTRIBUTE_BYTES (1000,
 # 3 attributes), JAVA_OPTS (-Xms512m -Xmx512m), APP_TIMEOUT (180 s to start).
@@ -91,7 +92,6 @@ fi
 JAR="$(realpath -e "$JAR")" || die "no such jar: $JAR"
 if [[ -n "$PROFILE" ]]; then
 	[[ -r "${ASYNC_PROFILER:-}" ]] || die "--profile needs ASYNC_PROFILER=<path of libasyncProfiler.so>"
-	command -v jcmd >/dev/null || die "--profile needs jcmd (a JDK)"
 fi
 
 # ---------------------------------------------------------------- prerequisites
@@ -284,8 +284,11 @@ variant_args() { # variant
 launch_app() { # variant: starts it on a free port, does not wait
 	local variant="$1" port pid
 	port="$(free_port)"
+	local agent=""
+	[[ "$PROFILE" == "$variant" ]] &&
+		agent="-agentpath:$ASYNC_PROFILER=start,event=itimer,interval=1ms,collapsed,file=$OUT_RUN/profile-$variant.collapsed"
 	# shellcheck disable=SC2086,SC2046 # lists of options
-	java $JAVA_OPTS -jar "$JAR" --server.port="$port" $(variant_args "$variant") >>"$OUT_RUN/app-$variant.log" 2>&1 &
+	java $JAVA_OPTS $agent -jar "$JAR" --server.port="$port" $(variant_args "$variant") >>"$OUT_RUN/app-$variant.log" 2>&1 &
 	pid=$!
 	STARTED+=("$pid:$JAR")
 	APP_PORT[$variant]="$port"
@@ -341,23 +344,12 @@ run_wrk() { # variant, seconds, output
 }
 bench_field() { sed -n 's/^BENCH //p' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-profile() { # variant, start|stop
-	[[ "$PROFILE" == "$1" ]] || return 0
-	if [[ "$2" == start ]]; then
-		jcmd "${APP_PID[$1]}" JVMTI.agent_load "$ASYNC_PROFILER" "start,event=itimer,interval=1ms" >/dev/null
-	else
-		jcmd "${APP_PID[$1]}" JVMTI.agent_load "$ASYNC_PROFILER" \
-			"stop,collapsed,file=$OUT_RUN/profile-$1-round$3.collapsed" >/dev/null
-	fi
-}
-
 store_pids() { case "$1" in msm | sticky) echo "${MC_PIDS[*]}" ;; redis) echo "$REDIS_PID" ;; esac; }
 
 measure() { # round, variant
 	local round="$1" variant="$2" wrkout="$OUT_RUN/wrk-$2-round$1.txt" ops0 ops1 jvm0 jvm1 st0=0 st1=0 ch0 ch1 m0 m1 p
 	if ((WARMUP > 0)); then run_wrk "$variant" "$WARMUP" "$OUT_RUN/wrk-$variant-round$round-warmup.txt"; fi
 	sleep 1 # queued writes of the warm-up land before the first reading
-	profile "$variant" start
 	ops0="$(store_ops "$variant")"
 	for p in $(store_pids "$variant"); do st0=$((st0 + $(proc_cpu "$p"))); done
 	jvm0="$(proc_cpu "${APP_PID[$variant]}")" ch0="$(children_cpu)" m0="$(machine_cpu)"
@@ -369,7 +361,6 @@ measure() { # round, variant
 	if [[ "$variant" == redis ]]; then # which commands, for the report's reader
 		redis-cli -p "$REDIS_PORT" INFO commandstats | tr -d '\r' >"$OUT_RUN/redis-commandstats-round$round.txt"
 	fi
-	profile "$variant" stop "$round"
 	local requests row
 	requests="$(bench_field "$wrkout" requests)"
 	row="$(awk -v r="$round" -v v="$variant" -v req="$requests" -v secs="$(bench_field "$wrkout" seconds)" \
@@ -391,7 +382,7 @@ measure() { # round, variant
 # ---------------------------------------------------------------- report
 
 report() { # markdown table of the medians, then the chart
-	awk -F'\t' -v date="$STAMP" -v jdk="$JDK" -v cores="$(nproc)" -v cpu="$CPU_MODEL" -v dur="$DURATION" \
+	awk -F'\t' -v date="$STAMP" -v jdk="$JDK" -v cores="$(nproc)" -v cpumodel="$CPU_MODEL" -v dur="$DURATION" \
 		-v warm="$WARMUP" -v rounds="$ROUNDS" -v conns="$CONNECTIONS" -v threads="$THREADS" -v wp="$WRITE_PERCENT" \
 		-v sessions="$SESSIONS" -v bytes="$ATTRIBUTE_BYTES" -v skipped="$SKIPPED" -v order="$ORDER" -v load="$LOAD" '
 	function median(list,    n, v, i, j, t) {
@@ -403,22 +394,22 @@ report() { # markdown table of the medians, then the chart
 	NR > 1 { v = $2; runs[v]++; for (k = 5; k <= 19; k++) col[v, k] = col[v, k] " " $k; bad[v] += $8 + $9 + $10 }
 	END {
 		print "# End-to-end: msm vs Redis vs in-memory sessions\n"
-		printf "%s · %s · %d cores (%s) · loadavg before: %s\n\n", date, jdk, cores, cpu, load
+		printf "%s · %s · %d cores (%s) · loadavg before: %s\n\n", date, jdk, cores, cpumodel, load
 		printf "wrk %d threads × %d connections, %d s measured after %d s warm-up, %d round(s) alternating %s; ", threads, conns, dur, warm, rounds, order
 		printf "%d sessions of 3 × %d characters + a counter, one per connection; %d %% POST /api/counter, the rest GET /api/session. ", sessions, bytes, wp
 		print "Medians over the rounds; ratios of medians. The machine is shared: compare ratios within one run, not absolute numbers across runs.\n"
 		if (skipped != "") print "Skipped: " skipped "\n"
-		print "| variant | req/s | p50 ms | p99 ms | req/s vs Redis | req/s vs in-memory | p99 vs Redis | store ops/req (read · write · other) | CPU ms/req: JVM · store · wrk · rest | JVM CPU % | errors |"
-		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		print "| variant | req/s | p50 ms | p99 ms | req/s vs Redis | req/s vs in-memory | p99 vs Redis | JVM CPU/req vs Redis | JVM CPU/req vs in-memory | store ops/req (read · write · other) | CPU ms/req: JVM · store · wrk · rest | JVM CPU % | errors |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		n = split(order, vs, ",")
 		for (i = 1; i <= n; i++) { v = vs[i]; if (!(v in runs)) continue
-			rps[v] = median(col[v, 5]); p99[v] = median(col[v, 7]) }
+			rps[v] = median(col[v, 5]); p99[v] = median(col[v, 7]); cpu[v] = median(col[v, 15]) }
 		for (i = 1; i <= n; i++) { v = vs[i]; if (!(v in runs)) continue
-			printf "| %s | %.0f | %.2f | %.2f | %s | %s | %s | %.2f (%.2f · %.2f · %.2f) | %.3f · %.3f · %.3f · %.3f | %.0f | %d |\n",
+			printf "| %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %.2f (%.2f · %.2f · %.2f) | %.3f · %.3f · %.3f · %.3f | %.0f | %d |\n",
 				v, rps[v], median(col[v, 6]), p99[v], ratio(rps[v], rps["redis"]), ratio(rps[v], rps["inmemory"]),
-				ratio(p99[v], p99["redis"]), median(col[v, 11]), median(col[v, 12]), median(col[v, 13]), median(col[v, 14]),
+				ratio(p99[v], p99["redis"]), ratio(cpu[v], cpu["redis"]), ratio(cpu[v], cpu["inmemory"]), median(col[v, 11]), median(col[v, 12]), median(col[v, 13]), median(col[v, 14]),
 				median(col[v, 15]), median(col[v, 16]), median(col[v, 17]), median(col[v, 18]), median(col[v, 19]), bad[v] }
-		print "\nStore ops: memcached commands over both nodes (`stats`: cmd_get counts each key of a multi-get, cmd_set includes cas) or redis commands (`INFO commandstats`), per wrk request in the measured window. CPU: /proc utime+stime of the app JVM, of memcached or redis-server, of wrk, and of everything else on the machine, per request. errors: non-2xx, socket errors/timeouts and lost sessions."
+		print "\nStore ops: memcached commands over both nodes (`stats`: cmd_get counts each key of a multi-get, cmd_set includes cas) or redis commands (`INFO commandstats`), per wrk request in the measured window. CPU: /proc utime+stime of the app JVM, of memcached or redis-server, of wrk, and of everything else on the machine, per request; on a busy machine the JVM CPU per request is the steadier measure of what the store costs (requests/s also reflect who else got the cores). errors: non-2xx, socket errors/timeouts and lost sessions."
 	}' "$TSV" >"$MD"
 	{
 		echo
