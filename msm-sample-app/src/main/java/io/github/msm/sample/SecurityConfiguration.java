@@ -1,25 +1,43 @@
 package io.github.msm.sample;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.core.session.SessionRegistry;
 import org.springframework.security.core.userdetails.User;
 import org.springframework.security.core.userdetails.UserDetailsService;
 import org.springframework.security.provisioning.InMemoryUserDetailsManager;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.session.FindByIndexNameSessionRepository;
+import org.springframework.session.Session;
+import org.springframework.session.security.SpringSessionBackedSessionRegistry;
 
 /**
  * Form login in front of the page; the JSON API and the actuator stay open so that the
  * demo can be driven with curl. The login changes the session id (Spring Security's
- * session fixation protection), which the store carries out in memcached.
+ * session fixation protection), which the store carries out in memcached. With
+ * {@code msm.index-principal=true} a user may have at most {@value #MAX_SESSIONS_PER_USER}
+ * sessions: a further login expires the oldest one (Spring Security's concurrent session
+ * control over the store's principal index).
  *
  * @author msm-spring-boot
  */
 @Configuration(proxyBeanMethods = false)
 public class SecurityConfiguration {
 
+	/** Sessions a user may have at once when the principal index is on. */
+	public static final int MAX_SESSIONS_PER_USER = 2;
+
 	@Bean
-	public SecurityFilterChain securityFilterChain(HttpSecurity http) throws Exception {
+	public SecurityFilterChain securityFilterChain(HttpSecurity http,
+			ObjectProvider<FindByIndexNameSessionRepository<? extends Session>> indexedSessions) throws Exception {
+		FindByIndexNameSessionRepository<? extends Session> sessions = indexedSessions.getIfAvailable();
+		if (sessions != null) {
+			SessionRegistry registry = registry(sessions);
+			http.sessionManagement((management) -> management.maximumSessions(MAX_SESSIONS_PER_USER)
+				.sessionRegistry(registry));
+		}
 		http.authorizeHttpRequests((requests) -> requests
 			.requestMatchers("/api/**", "/actuator/**", "/error", "/favicon.ico", "/app.css")
 			.permitAll()
@@ -29,6 +47,10 @@ public class SecurityConfiguration {
 			.logout((logout) -> logout.permitAll())
 			.csrf((csrf) -> csrf.ignoringRequestMatchers("/api/**"));
 		return http.build();
+	}
+
+	private static <S extends Session> SessionRegistry registry(FindByIndexNameSessionRepository<S> sessions) {
+		return new SpringSessionBackedSessionRegistry<>(sessions);
 	}
 
 	/**

@@ -23,11 +23,15 @@ import org.assertj.core.api.SoftAssertions;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.json.JsonMapper;
 
+import static io.github.msm.sample.LoadSupport.base;
+import static io.github.msm.sample.LoadSupport.percentile;
+import static io.github.msm.sample.LoadSupport.sessionCookie;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -54,6 +58,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * answers; 23 resume n2; 30 restart n1 empty; 40 stop. At least one node is up at any
  * time.
  */
+@Tag("faults")
 @Timeout(150)
 class FailoverLoadIT {
 
@@ -421,31 +426,6 @@ class FailoverLoadIT {
 				.append('\n'));
 		}
 		return out.toString();
-	}
-
-	private static double percentile(long[] sorted, double fraction) {
-		if (sorted.length == 0) {
-			return 0;
-		}
-		int index = (int) Math.ceil(fraction * sorted.length) - 1;
-		return sorted[Math.max(0, Math.min(sorted.length - 1, index))] / 1e6;
-	}
-
-	/** The {@code SESSION} cookie the answer sets, or {@code null}. */
-	private static @Nullable String sessionCookie(HttpResponse<?> response) {
-		for (String header : response.headers().allValues("Set-Cookie")) {
-			if (header.startsWith("SESSION=")) {
-				int end = header.indexOf(';');
-				return header.substring("SESSION=".length(), (end < 0) ? header.length() : end);
-			}
-		}
-		return null;
-	}
-
-	/** The id without its node suffix: {@code <32 hex>-n2} → {@code <32 hex>}. */
-	private static String base(String sessionId) {
-		int dash = sessionId.lastIndexOf('-');
-		return (dash < 0) ? sessionId : sessionId.substring(0, dash);
 	}
 
 	private static HttpRequest post(int instance, String path, @Nullable String sessionId) {

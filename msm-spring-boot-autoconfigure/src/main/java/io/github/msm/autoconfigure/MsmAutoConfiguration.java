@@ -3,8 +3,10 @@ package io.github.msm.autoconfigure;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.github.msm.session.IndexedMemcachedSessionRepository;
 import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.session.SessionMetrics;
+import io.github.msm.session.SessionSavePolicy;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.ClassAllowList;
 import io.github.msm.session.serializer.JdkSessionSerializer;
@@ -94,19 +96,46 @@ public final class MsmAutoConfiguration {
 	}
 
 	@Bean(destroyMethod = "")
+	@ConditionalOnBooleanProperty(name = "msm.index-principal", havingValue = false, matchIfMissing = true)
 	MemcachedSessionRepository sessionRepository(MsmProperties properties, MemcachedStore store, NodeRing ring,
 			SessionSerializer serializer, SessionTimeout sessionTimeout, ObjectProvider<MeterRegistry> meterRegistry,
 			ObjectProvider<SessionRepositoryCustomizer<MemcachedSessionRepository>> customizers) {
-		MemcachedSessionRepository repository = new MemcachedSessionRepository(store, ring, serializer);
+		return configure(new MemcachedSessionRepository(store, ring, serializer), properties, sessionTimeout,
+				meterRegistry, customizers);
+	}
+
+	/**
+	 * The repository with the principal index, declared with its own type: Boot's sessions
+	 * endpoint and Spring Security's session registry look for a
+	 * {@code FindByIndexNameSessionRepository} bean by its declared type.
+	 */
+	@Bean(name = "sessionRepository", destroyMethod = "")
+	@ConditionalOnBooleanProperty("msm.index-principal")
+	IndexedMemcachedSessionRepository indexedSessionRepository(MsmProperties properties, MemcachedStore store,
+			NodeRing ring, SessionSerializer serializer, SessionTimeout sessionTimeout,
+			ObjectProvider<MeterRegistry> meterRegistry,
+			ObjectProvider<SessionRepositoryCustomizer<MemcachedSessionRepository>> customizers) {
+		return configure(new IndexedMemcachedSessionRepository(store, ring, serializer), properties, sessionTimeout,
+				meterRegistry, customizers);
+	}
+
+	private static <R extends MemcachedSessionRepository> R configure(R repository, MsmProperties properties,
+			SessionTimeout sessionTimeout, ObjectProvider<MeterRegistry> meterRegistry,
+			ObjectProvider<SessionRepositoryCustomizer<MemcachedSessionRepository>> customizers) {
 		java.time.Duration timeout = sessionTimeout.getTimeout();
 		if (timeout != null) {
 			repository.setDefaultMaxInactiveInterval(timeout);
 		}
 		MsmPropertyChecks.apply("msm.key-prefix", properties.getKeyPrefix(), repository::setKeyPrefix);
+		if (properties.getJvmRoute() != null) {
+			MsmPropertyChecks.apply("msm.jvm-route", properties.getJvmRoute(), repository::setJvmRoute);
+		}
 		repository.setBackupAsync(properties.isBackupAsync());
 		repository.setMaxItemSize(MsmPropertyChecks.maxItemSize(properties.getMaxItemSize()));
 		MsmPropertyChecks.apply("msm.access-write-fraction", properties.getAccessWriteFraction(),
 				repository::setAccessWriteFraction);
+		repository.setSavePolicy(new SessionSavePolicy(properties.getFlushMode(), properties.getSaveMode(),
+				MsmPropertyChecks.attributeFilter(properties.getAttributeFilter())));
 		MeterRegistry registry = meterRegistry.getIfAvailable();
 		if (registry != null) {
 			repository.setMetrics(new SessionMetrics(registry));

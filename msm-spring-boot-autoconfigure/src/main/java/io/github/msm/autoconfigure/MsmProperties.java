@@ -5,8 +5,12 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.convert.DurationUnit;
+import org.springframework.session.FlushMode;
+import org.springframework.session.SaveMode;
 import org.springframework.util.unit.DataSize;
 
 /**
@@ -81,7 +85,68 @@ public class MsmProperties {
 	 */
 	private double accessWriteFraction = 0.125;
 
+	/**
+	 * When session changes are written: "on-save", when the request ends, or "immediate",
+	 * at each setAttribute, removeAttribute and setMaxInactiveInterval (for long requests
+	 * and WebSocket sessions; costs one write per change).
+	 */
+	private FlushMode flushMode = FlushMode.ON_SAVE;
+
+	/**
+	 * Which attributes a save serializes and writes when their bytes changed:
+	 * "on-get-attribute", those read or set (a value changed in place is saved);
+	 * "on-set-attribute", only those set; "always", every attribute on the first save of
+	 * each request, changed or not.
+	 */
+	private SaveMode saveMode = SaveMode.ON_GET_ATTRIBUTE;
+
+	/**
+	 * Regular expression that the name of an attribute must match as a whole to be
+	 * stored in memcached; others live only in the request that set them. Empty: every
+	 * attribute is stored. Spring Security's SPRING_SECURITY_CONTEXT must match for logins
+	 * to survive.
+	 */
+	private String attributeFilter = "";
+
+	/**
+	 * Whether sessions are indexed by principal name in memcached, so that they can be
+	 * found by user name (Spring Security's concurrent session control, the actuator
+	 * sessions endpoint). Costs one memcached update per login, and one read per session
+	 * of the user per lookup.
+	 */
+	private boolean indexPrincipal;
+
 	private final Serialization serialization = new Serialization();
+
+	/**
+	 * This server's route, e.g. "app1": appended to the ids of the sessions it creates
+	 * ("<32 hex>-n1.app1"), so that a load balancer can route each user back to it. 1 to
+	 * 32 of [A-Za-z0-9_]. Required by sticky mode.
+	 */
+	private @Nullable String jvmRoute;
+
+	/**
+	 * Whether sessions are served from this server's memory, with memcached as the copy
+	 * another server takes over (needs msm.jvm-route and a load balancer that routes by
+	 * it). Tuned with msm.sticky.* (see MsmStickyProperties).
+	 */
+	private boolean sticky;
+
+	public @Nullable String getJvmRoute() {
+		return this.jvmRoute;
+	}
+
+	public void setJvmRoute(@Nullable String jvmRoute) {
+		this.jvmRoute = jvmRoute;
+	}
+
+	public boolean isSticky() {
+		return this.sticky;
+	}
+
+	public void setSticky(boolean sticky) {
+		this.sticky = sticky;
+	}
 
 	public boolean isEnabled() {
 		return this.enabled;
@@ -161,6 +226,38 @@ public class MsmProperties {
 
 	public void setAccessWriteFraction(double accessWriteFraction) {
 		this.accessWriteFraction = accessWriteFraction;
+	}
+
+	public FlushMode getFlushMode() {
+		return this.flushMode;
+	}
+
+	public void setFlushMode(FlushMode flushMode) {
+		this.flushMode = flushMode;
+	}
+
+	public SaveMode getSaveMode() {
+		return this.saveMode;
+	}
+
+	public void setSaveMode(SaveMode saveMode) {
+		this.saveMode = saveMode;
+	}
+
+	public String getAttributeFilter() {
+		return this.attributeFilter;
+	}
+
+	public void setAttributeFilter(String attributeFilter) {
+		this.attributeFilter = attributeFilter;
+	}
+
+	public boolean isIndexPrincipal() {
+		return this.indexPrincipal;
+	}
+
+	public void setIndexPrincipal(boolean indexPrincipal) {
+		this.indexPrincipal = indexPrincipal;
 	}
 
 	public Serialization getSerialization() {

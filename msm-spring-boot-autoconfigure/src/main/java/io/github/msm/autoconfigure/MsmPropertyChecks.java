@@ -4,8 +4,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 import io.github.msm.session.node.NodeRing;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.util.unit.DataSize;
@@ -77,6 +79,22 @@ final class MsmPropertyChecks {
 			}
 		}
 		return packages;
+	}
+
+	/**
+	 * The attribute filter as a pattern, {@code null} when empty (every attribute stored).
+	 */
+	static @Nullable Pattern attributeFilter(String regex) {
+		if (regex.isEmpty()) {
+			return null;
+		}
+		try {
+			return Pattern.compile(regex);
+		}
+		catch (PatternSyntaxException ex) {
+			throw invalid("msm.attribute-filter", regex,
+					quote(regex) + " is not a regular expression: " + ex.getDescription());
+		}
 	}
 
 	private static InvalidConfigurationPropertyValueException invalid(String name, Object value, String reason) {

@@ -2,6 +2,7 @@ package io.github.msm.session;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 import io.github.msm.session.serializer.SessionSerializer;
 import org.apache.commons.logging.Log;
@@ -13,7 +14,8 @@ import org.jspecify.annotations.Nullable;
  * read or written is counted, and logged once per attribute name, so one bad value never
  * turns every request of a user into an error (spring-session #1939, #3430). An
  * unreadable attribute is hidden from this request but stays stored (see
- * {@link MemcachedSession}).
+ * {@link MemcachedSession}). It also carries the {@link SessionSavePolicy}: which
+ * attributes are stored, and whether a change is saved at once.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -30,9 +32,36 @@ final class AttributeCodec {
 
 	private final Set<String> warned = ConcurrentHashMap.newKeySet();
 
+	private final SessionSavePolicy policy;
+
+	private final Consumer<MemcachedSession> flusher;
+
 	AttributeCodec(SessionSerializer serializer, SessionMetrics metrics) {
+		this(serializer, metrics, SessionSavePolicy.DEFAULT, (session) -> {
+		});
+	}
+
+	/**
+	 * @param flusher saves a session; called on each change when the policy says
+	 * {@link SessionSavePolicy#isImmediate() immediate}
+	 */
+	AttributeCodec(SessionSerializer serializer, SessionMetrics metrics, SessionSavePolicy policy,
+			Consumer<MemcachedSession> flusher) {
 		this.serializer = serializer;
 		this.metrics = metrics;
+		this.policy = policy;
+		this.flusher = flusher;
+	}
+
+	SessionSavePolicy policy() {
+		return this.policy;
+	}
+
+	/** A session changed: saved at once when the flush mode is immediate. */
+	void changed(MemcachedSession session) {
+		if (this.policy.isImmediate()) {
+			this.flusher.accept(session);
+		}
 	}
 
 	byte serializerId() {

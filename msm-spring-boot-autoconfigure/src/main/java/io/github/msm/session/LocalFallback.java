@@ -1,9 +1,17 @@
 package io.github.msm.session;
 
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeSelector;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -11,10 +19,21 @@ import org.jspecify.annotations.Nullable;
  * server's memory ({@link LocalSessions}) and moved to a node at their first access once
  * one is up again (msm #49).
  *
+ * <p>
+ * A request for a stored session while no node is up cannot read it. It gets a
+ * <em>stand-in</em>: an empty session under the same id, kept here, so the browser keeps
+ * its cookie. Once the session's node answers again, the stored session is served again
+ * with the attributes the stand-in was given during the outage added; those it also has
+ * keep their stored values (the stand-in's were blind writes), counted and logged. Only ids this server
+ * served lately get a stand-in, and a stand-in whose session is not found once its node
+ * answers moves to a new id: an id made up by a client is never adopted.
+ *
  * @author msm-spring-boot
  * @since 0.1.0
  */
 final class LocalFallback {
+
+	static final int SERVED_IDS = 100_000;
 
 	private final LocalSessions local;
 
@@ -32,8 +51,17 @@ final class LocalFallback {
 
 	private final boolean idsCarryNode;
 
+	private final Duration defaultInterval;
+
+	/** Ids of sessions this server served lately: the only ones that get a stand-in. */
+	private final Cache<String, Boolean> served;
+
 	LocalFallback(LocalSessions local, SessionWriter writer, SessionRemover remover, NodeSelector nodes,
-			SessionIdFormat idFormat, AttributeCodec codec, SessionLifetime lifetime) {
+			SessionIdFormat idFormat, AttributeCodec codec, SessionLifetime lifetime, Duration defaultInterval) {
+		this.defaultInterval = defaultInterval;
+		Duration remembered = (defaultInterval.isZero() || defaultInterval.isNegative()
+				|| defaultInterval.compareTo(Duration.ofDays(1)) > 0) ? Duration.ofDays(1) : defaultInterval;
+		this.served = Caffeine.newBuilder().maximumSize(SERVED_IDS).expireAfterWrite(remembered).build();
 		this.local = local;
 		this.writer = writer;
 		this.remover = remover;
@@ -44,23 +72,145 @@ final class LocalFallback {
 		this.idsCarryNode = nodes.ring().isNodeIdInSessionId();
 	}
 
-	/** No node is up: the session is kept in this server's memory until one is. */
+	/**
+	 * No node is up: the session is kept in this server's memory under its id until one
+	 * is. A session read from memcached keeps the version it was read as, so that its
+	 * changes are written over that version once its node answers.
+	 */
 	void save(MemcachedSession session, SessionChanges changes) {
 		String id = session.getId();
-		boolean keepsId = this.idFormat.isLocal(id) || !this.idsCarryNode;
-		String localId = keepsId ? id : this.idFormat.newLocalId();
-		session.movedTo(localId, changes, this.local.save(changes.movedTo(localId), this.writer.planner()));
+		StoredSession base = changes.base();
+		if (this.idsCarryNode && base != null && base.cas() != 0 && !this.idFormat.isLocal(id)) {
+			this.local.basedOn(id, base.data().attributes());
+		}
+		session.movedTo(id, changes, this.local.save(changes.movedTo(id), this.writer.planner()));
 		String storedId = changes.storedId();
-		if (storedId != null && !storedId.equals(localId)) {
+		if (storedId != null && !storedId.equals(id)) {
 			MemcachedNode storedNode = this.idFormat.nodeOf(storedId);
-			if (storedNode != null) {
-				// the copies under the old id must not outlive the move, on any node
+			if (storedNode != null && base != null && base.cas() != 0) {
+				// a login: the pre-login id must not come back when its node does
 				this.remover.moved(storedId, null, storedNode, changes.maxInactiveInterval());
 			}
-			else {
-				this.local.remove(storedId);
-			}
+			this.local.remove(storedId);
 		}
+	}
+
+	/**
+	 * Whether the session was read from here (a stand-in, or a session saved here while no
+	 * node was up), not from memcached: its changes stay here until its node answers.
+	 */
+	boolean holds(SessionChanges changes) {
+		StoredSession base = changes.base();
+		return this.idsCarryNode && base != null && base.cas() == 0 && changes.storedId() != null
+				&& !this.idFormat.isLocal(changes.storedId()) && this.local.size() > 0
+				&& this.local.find(changes.storedId()) != null;
+	}
+
+	/**
+	 * What a request for a session on a node gets, given what memcached gave: the
+	 * session itself, with a stand-in's changes written over it once it can be read; a
+	 * stand-in while no node is up; or {@code null}.
+	 * @param id the requested id
+	 * @param node the node the id names
+	 * @param found what was read from memcached (after failover), {@code null} if nothing
+	 * @return the session for the request
+	 */
+	@Nullable MemcachedSession reattach(String id, MemcachedNode node, @Nullable MemcachedSession found) {
+		if (!this.idsCarryNode) {
+			return found;
+		}
+		StoredSession kept = (this.local.size() > 0) ? this.local.find(id) : null;
+		if (kept == null) {
+			if (found != null) {
+				this.served.put(found.getId(), Boolean.TRUE);
+				return found;
+			}
+			boolean standIn = this.nodes.nodeForNewSession() == null && this.served.getIfPresent(id) != null;
+			return standIn ? newStandIn(id) : null;
+		}
+		if (this.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
+			this.local.remove(id);
+			return found;
+		}
+		if (found != null) {
+			return mergeInto(found, id, kept);
+		}
+		if (!this.nodes.isAvailable(node)) {
+			// the stored session may still be there: wait for its node
+			return new MemcachedSession(id, kept, this.idFormat, this.codec, this.lifetime);
+		}
+		// its node answers and has no session (it restarted empty, no backup, or logged
+		// out): the stand-in becomes a session under a new id; a write that fails is
+		// counted and logged by the writer
+		String newId = this.idFormat.newId(node);
+		StoredSession stored = this.writer.relocate(SessionChanges.none(id, kept), newId, node, null);
+		this.local.remove(id);
+		return (stored != null) ? new MemcachedSession(newId, stored, this.idFormat, this.codec, this.lifetime)
+				: null;
+	}
+
+	private MemcachedSession newStandIn(String id) {
+		MemcachedSession fresh = new MemcachedSession(id, this.defaultInterval, this.idFormat, this.codec,
+				this.lifetime);
+		StoredSession kept = this.local.save(fresh.changes(), this.writer.planner());
+		return new MemcachedSession(id, kept, this.idFormat, this.codec, this.lifetime);
+	}
+
+	private MemcachedSession mergeInto(MemcachedSession found, String standInId, StoredSession kept) {
+		StoredSession stored = found.base();
+		MemcachedNode node = this.idFormat.nodeOf(found.getId());
+		if (stored == null || node == null) {
+			return found;
+		}
+		// a three-way merge per attribute: what the session kept here changed since it was
+		// read (nothing for a stand-in) is written where the stored value is still the one
+		// it read; a change over a value that changed meanwhile, or that it never saw, is
+		// not written (counted)
+		Map<String, byte[]> read = this.local.basedOn(standInId);
+		Map<String, byte[]> now = stored.data().attributes();
+		Map<String, byte[]> added = new HashMap<>();
+		Set<String> removed = new TreeSet<>();
+		Set<String> superseded = new TreeSet<>();
+		kept.data().attributes().forEach((name, bytes) -> {
+			byte[] was = read.get(name);
+			byte[] is = now.get(name);
+			if (Arrays.equals(was, bytes) || Arrays.equals(is, bytes)) {
+				return;
+			}
+			if (Arrays.equals(was, is)) {
+				added.put(name, bytes);
+			}
+			else {
+				superseded.add(name);
+			}
+		});
+		read.forEach((name, was) -> {
+			if (!kept.data().attributes().containsKey(name) && Arrays.equals(was, now.get(name))) {
+				removed.add(name);
+			}
+		});
+		if (!superseded.isEmpty()) {
+			this.writer.problems().superseded(found.getId(), superseded);
+		}
+		if (added.isEmpty() && removed.isEmpty()) {
+			this.local.remove(standInId);
+			return found;
+		}
+		SessionChanges changes = new SessionChanges(found.getId(), found.getId(), stored,
+				stored.data().creationTime(), Map.copyOf(added), Map.of(), Set.copyOf(removed),
+				stored.data().maxInactiveInterval(), false, false,
+				new SessionChanges.AccessChange(kept.access().lastAccessedTime(), true));
+		StoredSession written;
+		try {
+			written = this.writer.save(changes, node);
+		}
+		catch (RuntimeException ex) {
+			// the node failed again: the stand-in is kept for the next request
+			return found;
+		}
+		this.local.remove(standInId);
+		return (written != null) ? new MemcachedSession(found.getId(), written, this.idFormat, this.codec,
+				this.lifetime) : found;
 	}
 
 	/**

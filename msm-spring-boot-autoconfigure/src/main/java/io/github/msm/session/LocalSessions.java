@@ -1,6 +1,7 @@
 package io.github.msm.session;
 
 import java.time.Duration;
+import java.util.Map;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -25,6 +26,16 @@ final class LocalSessions {
 	static final int MAX_SESSIONS = 10_000;
 
 	private final Cache<String, Data> sessions;
+
+	/**
+	 * The attributes a session kept here under its node id had when it was read from
+	 * memcached, for a session saved while no node was up: what changed since is its
+	 * change.
+	 */
+	private final Cache<String, Map<String, byte[]>> basedOn = Caffeine.newBuilder()
+		.maximumSize(MAX_SESSIONS)
+		.expireAfterWrite(Duration.ofDays(1))
+		.build();
 
 	/** Local ids moved to a node, for requests still carrying the local id. */
 	private final Cache<String, String> attached = Caffeine.newBuilder()
@@ -57,6 +68,18 @@ final class LocalSessions {
 
 	void remove(String id) {
 		this.sessions.invalidate(id);
+		this.basedOn.invalidate(id);
+	}
+
+	/** Records the attributes a session kept here was read with, unless recorded. */
+	void basedOn(String id, Map<String, byte[]> attributes) {
+		this.basedOn.asMap().putIfAbsent(id, attributes);
+	}
+
+	/** The attributes a session kept here was read with; empty for a stand-in. */
+	Map<String, byte[]> basedOn(String id) {
+		Map<String, byte[]> attributes = this.basedOn.getIfPresent(id);
+		return (attributes != null) ? attributes : Map.of();
 	}
 
 	/** Records that a local session now lives on a node under another id. */

@@ -65,6 +65,9 @@ public final class MemcachedSession implements Session {
 
 	private boolean saveRefused;
 
+	/** Whether the next save writes every attribute ({@code SaveMode.ALWAYS}). */
+	private boolean allAttributesPending;
+
 	private final Map<String, Attribute> attributes = new LinkedHashMap<>();
 
 	private final Set<String> touched = new HashSet<>();
@@ -101,6 +104,7 @@ public final class MemcachedSession implements Session {
 		this.lastAccessedTime = stored.access().lastAccessedTime();
 		this.accessSlack = stored.access().slack();
 		stored.data().attributes().forEach((name, bytes) -> this.attributes.put(name, new Attribute(bytes)));
+		this.allAttributesPending = codec.policy().savesAllAttributes();
 	}
 
 	@Override
@@ -159,6 +163,9 @@ public final class MemcachedSession implements Session {
 		this.touched.add(attributeName);
 		this.set.add(attributeName);
 		this.removed.remove(attributeName);
+		if (this.codec.policy().isStored(attributeName)) {
+			this.codec.changed(this);
+		}
 	}
 
 	@Override
@@ -168,6 +175,7 @@ public final class MemcachedSession implements Session {
 		this.set.remove(attributeName);
 		if (attribute != null && attribute.stored != null) {
 			this.removed.add(attributeName);
+			this.codec.changed(this);
 		}
 	}
 
@@ -205,6 +213,7 @@ public final class MemcachedSession implements Session {
 		if (!interval.equals(this.maxInactiveInterval)) {
 			this.maxInactiveInterval = interval;
 			this.maxInactiveIntervalChanged = true;
+			this.codec.changed(this);
 		}
 	}
 
@@ -225,28 +234,69 @@ public final class MemcachedSession implements Session {
 
 	// What the repository needs to save -------------------------------------------------
 
+	/** What this session was read as or last saved as, {@code null} when never stored. */
+	@Nullable StoredSession base() {
+		return this.base;
+	}
+
+	/**
+	 * Gives the session another id that its next save moves it to, like
+	 * {@link #changeSessionId()} but chosen by the caller: a sticky server taking over a
+	 * session of another server keeps its base and node and puts its own route.
+	 */
+	void takeOver(String newId) {
+		this.id = newId;
+	}
+
+	/**
+	 * Shows the access this server saw last instead of the stored one: a sticky server
+	 * writes accesses to memcached only now and then, but knows each one exactly.
+	 */
+	void localAccess(Instant lastAccessedTime) {
+		this.lastAccessedTime = lastAccessedTime;
+		this.accessSlack = Duration.ZERO;
+	}
+
 	/** The id this session is stored under, {@code null} when never stored. */
 	@Nullable String storedId() {
 		return this.storedId;
 	}
 
+	/** Whether this request set or removed the attribute since the last save. */
+	boolean isChangedAttribute(String attributeName) {
+		return this.set.contains(attributeName) || this.removed.contains(attributeName);
+	}
+
 	/**
-	 * Takes the snapshot a save writes from. Serializes every attribute read or set, to
-	 * find those whose bytes changed.
+	 * Takes the snapshot a save writes from. Serializes every attribute read or set (only
+	 * those set, or all, as the {@link SessionSavePolicy} says), to find those whose bytes
+	 * changed. Attributes the policy's filter excludes are left out.
 	 */
 	SessionChanges changes() {
+		SessionSavePolicy policy = this.codec.policy();
+		boolean all = this.allAttributesPending;
 		Map<String, byte[]> changed = new LinkedHashMap<>();
 		Map<String, byte[]> reasserted = new LinkedHashMap<>();
-		for (String name : this.touched) {
+		for (String name : all ? this.attributes.keySet() : this.touched) {
 			Attribute attribute = this.attributes.get(name);
-			if (attribute == null || attribute.value == null || !this.codec.isStorableName(this.id, name)) {
+			if (attribute == null || !policy.isStored(name)
+					|| (!policy.savesReadAttributes() && !this.set.contains(name))) {
+				continue;
+			}
+			if (attribute.value == null) {
+				if (all && attribute.stored != null) {
+					changed.put(name, attribute.stored);
+				}
+				continue;
+			}
+			if (!this.codec.isStorableName(this.id, name)) {
 				continue;
 			}
 			byte[] bytes = this.codec.encode(this.id, name, attribute.value);
 			if (bytes == null) {
 				continue;
 			}
-			if (!Arrays.equals(bytes, attribute.stored)) {
+			if (all || !Arrays.equals(bytes, attribute.stored)) {
 				changed.put(name, bytes);
 			}
 			else if (this.set.contains(name)) {
@@ -289,6 +339,7 @@ public final class MemcachedSession implements Session {
 		this.maxInactiveIntervalChanged = false;
 		this.maxInactiveIntervalSet = false;
 		this.saveRefused = false;
+		this.allAttributesPending = false;
 	}
 
 	/**

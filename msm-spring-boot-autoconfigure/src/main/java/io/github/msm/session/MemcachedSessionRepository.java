@@ -51,7 +51,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private final NodeRing ring;
 
-	private final SessionIdFormat idFormat;
+	private SessionIdFormat idFormat;
 
 	private final SessionSerializer serializer;
 
@@ -68,6 +68,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	private double accessWriteFraction = DEFAULT_ACCESS_WRITE_FRACTION;
 
 	private Duration defaultMaxInactiveInterval = MapSession.DEFAULT_MAX_INACTIVE_INTERVAL;
+
+	private SessionSavePolicy savePolicy = SessionSavePolicy.DEFAULT;
 
 	private volatile @Nullable RepositoryParts parts;
 
@@ -99,6 +101,19 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		Assert.notNull(defaultMaxInactiveInterval, "defaultMaxInactiveInterval must not be null");
 		this.defaultMaxInactiveInterval = (defaultMaxInactiveInterval.abs().compareTo(SessionLifetime.MAX_INTERVAL) > 0)
 				? SessionLifetime.MAX_INTERVAL : defaultMaxInactiveInterval;
+	}
+
+	/**
+	 * Set this server's route, appended to the ids of the sessions it creates
+	 * ({@code <32 hex>-n1.app1}), so that a load balancer can keep each user on the server
+	 * that holds the session in memory (sticky mode). Ids with any route are accepted.
+	 * @param jvmRoute 1 to 32 of {@code [A-Za-z0-9_]}
+	 */
+	public void setJvmRoute(String jvmRoute) {
+		Assert.isTrue(jvmRoute != null && SessionIdFormat.ROUTE.matcher(jvmRoute).matches(),
+				() -> "jvmRoute '" + jvmRoute + "' must be 1 to 32 of [A-Za-z0-9_]");
+		this.idFormat = new SessionIdFormat(this.ring, jvmRoute);
+		reset();
 	}
 
 	/**
@@ -151,6 +166,17 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 					+ " bytes, so that larger sessions are refused before they are sent");
 		}
 		return reported.getAsInt();
+	}
+
+	/**
+	 * Set which attributes are written, and when (Spring Session's flush and save modes,
+	 * and an attribute filter).
+	 * @param savePolicy the policy (default {@link SessionSavePolicy#DEFAULT})
+	 */
+	public void setSavePolicy(SessionSavePolicy savePolicy) {
+		Assert.notNull(savePolicy, "savePolicy must not be null");
+		this.savePolicy = savePolicy;
+		reset();
 	}
 
 	/**
@@ -213,12 +239,22 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	 */
 	@Override
 	public void save(MemcachedSession session) {
+		save(session, session.changes());
+	}
+
+	/** Saves a snapshot already taken (sticky mode takes it to decide how to save). */
+	void save(MemcachedSession session, SessionChanges changes) {
 		RepositoryParts parts = parts();
-		SessionChanges changes = session.changes();
 		String id = session.getId();
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		Assert.state(node != null || this.idFormat.isLocal(id),
 				() -> "Session id " + id + " was not made by this repository");
+		if (parts.localFallback.holds(changes)) {
+			// a stand-in for a session that could not be read: merged when its node is back
+			parts.localFallback.save(session, changes);
+			remember(changes, session);
+			return;
+		}
 		if (node != null && parts.nodes.isAvailable(node) && !parts.nodes.shouldLeave(node)) {
 			try {
 				session.saved(changes, parts.writer.save(changes, node));
@@ -292,7 +328,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		if (known != null) {
 			return known.orElse(null);
 		}
-		MemcachedSession session = (node != null) ? load(id, node) : parts().localFallback.load(id, this::findById);
+		MemcachedSession session = (node != null) ? parts().localFallback.reattach(id, node, load(id, node))
+				: parts().localFallback.load(id, this::findById);
 		RequestSessionMemo.remember(id, session);
 		if (session != null && !session.getId().equals(id)) {
 			RequestSessionMemo.remember(session.getId(), session);
@@ -370,6 +407,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		Duration interval = (known != null && known.isPresent()) ? known.get().getMaxInactiveInterval()
 				: this.defaultMaxInactiveInterval;
 		parts.remover.delete(id, node, interval);
+		parts.local.remove(id);
 		RequestSessionMemo.remember(id, null);
 	}
 
@@ -390,7 +428,27 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		this.store.close();
 	}
 
-	private RepositoryParts parts() {
+	SessionIdFormat idFormat() {
+		return this.idFormat;
+	}
+
+	SessionKeys keys() {
+		return this.keys;
+	}
+
+	SessionMetrics metrics() {
+		return this.metrics;
+	}
+
+	Duration defaultMaxInactiveInterval() {
+		return this.defaultMaxInactiveInterval;
+	}
+
+	MemcachedStore store() {
+		return this.store;
+	}
+
+	RepositoryParts parts() {
 		RepositoryParts parts = this.parts;
 		if (parts == null) {
 			synchronized (this) {
@@ -398,7 +456,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 				if (parts == null) {
 					parts = new RepositoryParts(this.store, this.ring, this.serializer, this.idFormat,
 							new RepositoryParts.Settings(this.keys, this.metrics, this.backupAsync, this.maxItemSize,
-									this.clock, this.accessWriteFraction, this.defaultMaxInactiveInterval));
+									this.clock, this.accessWriteFraction, this.defaultMaxInactiveInterval,
+									this.savePolicy, this::save));
 					this.parts = parts;
 				}
 			}

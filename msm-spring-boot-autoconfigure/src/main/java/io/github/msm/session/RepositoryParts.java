@@ -2,6 +2,7 @@ package io.github.msm.session;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 import io.github.msm.session.node.NodeAvailability;
 import io.github.msm.session.node.NodeRing;
@@ -47,14 +48,17 @@ final class RepositoryParts implements AutoCloseable {
 	 * @param clock this server's clock
 	 * @param accessWriteFraction the write window as a fraction of the interval
 	 * @param defaultMaxInactiveInterval interval of new sessions
+	 * @param savePolicy which attributes are written, and when
+	 * @param flusher saves a session whose change is written at once
 	 */
 	record Settings(SessionKeys keys, SessionMetrics metrics, boolean backupAsync, int maxItemSize, Clock clock,
-			double accessWriteFraction, Duration defaultMaxInactiveInterval) {
+			double accessWriteFraction, Duration defaultMaxInactiveInterval, SessionSavePolicy savePolicy,
+			Consumer<MemcachedSession> flusher) {
 	}
 
 	RepositoryParts(MemcachedStore store, NodeRing ring, SessionSerializer serializer, SessionIdFormat idFormat,
 			Settings settings) {
-		this.codec = new AttributeCodec(serializer, settings.metrics());
+		this.codec = new AttributeCodec(serializer, settings.metrics(), settings.savePolicy(), settings.flusher());
 		this.lifetime = new SessionLifetime(settings.clock(), settings.accessWriteFraction());
 		NodeAvailability availability = store.availability();
 		this.nodes = new NodeSelector(ring, availability);
@@ -68,7 +72,7 @@ final class RepositoryParts implements AutoCloseable {
 				this.backup, this.lifetime, settings.metrics(), recoveryWindow(settings.defaultMaxInactiveInterval()));
 		this.local = new LocalSessions(settings.defaultMaxInactiveInterval());
 		this.localFallback = new LocalFallback(this.local, this.writer, this.remover, this.nodes, idFormat, this.codec,
-				this.lifetime);
+				this.lifetime, settings.defaultMaxInactiveInterval());
 		availability.addListener(this.remover);
 		availability.addListener(this.failover);
 	}

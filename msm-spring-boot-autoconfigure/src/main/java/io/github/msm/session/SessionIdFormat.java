@@ -11,7 +11,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Session ids: 128 random bits as 32 lowercase hex characters, then {@code -<nodeId>}
- * naming the memcached node that holds the session ({@code 3f…9a-n1}).
+ * naming the memcached node that holds the session ({@code 3f…9a-n1}), then, when the
+ * servers have routes ({@code msm.jvm-route}), {@code .<route>} naming the server that
+ * serves it ({@code 3f…9a-n1.app1}), so that a load balancer can route by it as msm's
+ * users route by Tomcat's {@code jvmRoute}.
  *
  * <p>
  * Ids arrive in cookies, so they are untrusted: {@link #nodeOf(String)} is the gate
@@ -23,9 +26,12 @@ import org.jspecify.annotations.Nullable;
  */
 public final class SessionIdFormat {
 
-	private static final Pattern SUFFIXED = Pattern.compile("[0-9a-f]{32}-([A-Za-z0-9_]{1,32})");
+	private static final Pattern SUFFIXED = Pattern.compile("[0-9a-f]{32}-([A-Za-z0-9_]{1,32})(\\.[A-Za-z0-9_]{1,32})?");
 
-	private static final Pattern PLAIN = Pattern.compile("[0-9a-f]{32}");
+	private static final Pattern PLAIN = Pattern.compile("[0-9a-f]{32}(\\.[A-Za-z0-9_]{1,32})?");
+
+	/** What a route may be: it ends up in ids, keys and the load balancer's configuration. */
+	public static final Pattern ROUTE = Pattern.compile("[A-Za-z0-9_]{1,32}");
 
 	private static final HexFormat HEX = HexFormat.of();
 
@@ -33,8 +39,49 @@ public final class SessionIdFormat {
 
 	private final NodeRing ring;
 
+	/** Route suffix of new ids: {@code .<route>}, or empty without a route. */
+	private final String routeSuffix;
+
 	public SessionIdFormat(NodeRing ring) {
+		this(ring, null);
+	}
+
+	/**
+	 * @param ring the nodes
+	 * @param route this server's route, appended to the ids it makes; {@code null} for none
+	 */
+	public SessionIdFormat(NodeRing ring, @Nullable String route) {
+		if (route != null && !ROUTE.matcher(route).matches()) {
+			throw new IllegalArgumentException("route '" + route + "' is not 1 to 32 of [A-Za-z0-9_]");
+		}
 		this.ring = ring;
+		this.routeSuffix = (route != null) ? "." + route : "";
+	}
+
+	/** This server's route, {@code null} when it has none. */
+	public @Nullable String route() {
+		return this.routeSuffix.isEmpty() ? null : this.routeSuffix.substring(1);
+	}
+
+	/**
+	 * The route an id carries.
+	 * @param id a valid id
+	 * @return the route, {@code null} when the id has none
+	 */
+	public static @Nullable String routeOf(String id) {
+		int dot = id.indexOf('.');
+		return (dot < 0) ? null : id.substring(dot + 1);
+	}
+
+	/**
+	 * The same session id with this server's route: base and node are kept, for a
+	 * session this server takes over from another one.
+	 * @param id a valid id
+	 * @return the id with this server's route (without any, when this server has none)
+	 */
+	public String withOwnRoute(String id) {
+		int dot = id.indexOf('.');
+		return ((dot < 0) ? id : id.substring(0, dot)) + this.routeSuffix;
 	}
 
 	/**
@@ -44,7 +91,7 @@ public final class SessionIdFormat {
 	 */
 	public String newId(MemcachedNode node) {
 		String base = newBase();
-		return this.ring.isNodeIdInSessionId() ? base + "-" + node.id() : base;
+		return (this.ring.isNodeIdInSessionId() ? base + "-" + node.id() : base) + this.routeSuffix;
 	}
 
 	/**
@@ -65,15 +112,17 @@ public final class SessionIdFormat {
 
 	/**
 	 * The same id on another node ({@code <base>-n1} becomes {@code <base>-n2}), for a
-	 * session that moves because its node went away.
+	 * session that moves because its node went away. The route the id carries is kept,
+	 * so every server that moves the session moves it to the same id.
 	 * @param id a valid id with a node, or a local id
 	 * @param node the new node
 	 * @return the id
 	 */
 	public String onNode(String id, MemcachedNode node) {
-		int dash = id.indexOf('-');
-		String base = (dash < 0) ? id : id.substring(0, dash);
-		return this.ring.isNodeIdInSessionId() ? base + "-" + node.id() : base;
+		int dot = id.indexOf('.');
+		String route = (dot < 0) ? "" : id.substring(dot);
+		String base = id.substring(0, 32);
+		return (this.ring.isNodeIdInSessionId() ? base + "-" + node.id() : base) + route;
 	}
 
 	/**
@@ -82,7 +131,7 @@ public final class SessionIdFormat {
 	 * @return the id
 	 */
 	public String newLocalId() {
-		return newBase();
+		return newBase() + this.routeSuffix;
 	}
 
 	/**
@@ -101,7 +150,7 @@ public final class SessionIdFormat {
 	 * @return the node, or {@code null} if the id is malformed or names an unknown node
 	 */
 	public @Nullable MemcachedNode nodeOf(@Nullable String id) {
-		if (id == null || id.length() > 65) {
+		if (id == null || id.length() > 98) {
 			return null;
 		}
 		if (!this.ring.isNodeIdInSessionId()) {

@@ -25,8 +25,9 @@ final class SessionKeys {
 	SessionKeys(String prefix) {
 		Assert.isTrue(prefix.length() <= 100 && prefix.chars().allMatch((c) -> c > 32 && c < 127),
 				() -> "'" + prefix + "' must be printable ASCII without spaces, at most 100 characters");
-		Assert.isTrue(!prefix.startsWith(BACKUP) && !prefix.startsWith(VALIDITY) && !prefix.startsWith("lock:"),
-				() -> "'" + prefix + "' must not start with bak:, validity: or lock: (used by the store)");
+		Assert.isTrue(!prefix.startsWith(BACKUP) && !prefix.startsWith(VALIDITY) && !prefix.startsWith("lock:")
+				&& !prefix.startsWith("idx:"),
+				() -> "'" + prefix + "' must not start with bak:, validity:, lock: or idx: (used by the store)");
 		this.prefix = prefix;
 	}
 

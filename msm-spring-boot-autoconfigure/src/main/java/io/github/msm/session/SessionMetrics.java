@@ -38,9 +38,13 @@ public final class SessionMetrics {
 
 	private final Counter discardedRenamed;
 
+	private final Counter discardedOutage;
+
 	private final Counter restored;
 
 	private final Counter replicated;
+
+	private final Counter indexWriteFailures;
 
 	public SessionMetrics(MeterRegistry registry) {
 		this.oversize = Counter.builder("msm.session.oversize")
@@ -81,6 +85,10 @@ public final class SessionMetrics {
 			.tag("reason", "tombstone")
 			.description("Changes not written because another request deleted or renamed the session meanwhile")
 			.register(registry);
+		this.discardedOutage = Counter.builder("msm.session.write.discarded")
+			.tag("reason", "outage")
+			.description("Changes not written because another request deleted or renamed the session meanwhile")
+			.register(registry);
 		this.relocated = Counter.builder("msm.session.failover")
 			.tag("kind", "relocation")
 			.description("Sessions moved to another node (new id) because their node was down")
@@ -92,6 +100,9 @@ public final class SessionMetrics {
 		this.replicated = Counter.builder("msm.session.failover")
 			.tag("kind", "re-replication")
 			.description("Backup copies written again at a session's access after a node went down or came back")
+			.register(registry);
+		this.indexWriteFailures = Counter.builder("msm.index.write.failures")
+			.description("Principal index updates that could not be stored, each logged (WARN at most once a minute)")
 			.register(registry);
 	}
 
@@ -140,6 +151,10 @@ public final class SessionMetrics {
 		(tombstone ? this.discardedRenamed : this.discardedDeleted).increment();
 	}
 
+	void superseded() {
+		this.discardedOutage.increment();
+	}
+
 	void relocated() {
 		this.relocated.increment();
 	}
@@ -154,6 +169,10 @@ public final class SessionMetrics {
 
 	void backupDropped() {
 		this.backupDropped.increment();
+	}
+
+	void indexWriteFailed() {
+		this.indexWriteFailures.increment();
 	}
 
 }

@@ -311,6 +311,10 @@ final class SessionWriter {
 		}
 	}
 
+	WriteProblems problems() {
+		return this.problems;
+	}
+
 	VersionPlanner planner() {
 		return this.planner;
 	}

@@ -47,6 +47,18 @@ final class WriteProblems {
 		return null;
 	}
 
+	/**
+	 * A stand-in, written while no node could be read, set attributes the stored session
+	 * also has: those blind writes do not replace what was stored before the outage.
+	 * @param id the session id
+	 * @param names the attributes not written
+	 */
+	void superseded(String id, java.util.Set<String> names) {
+		this.metrics.superseded();
+		logger.info("Session " + id + ": attributes " + names + " set while no memcached node could be read were"
+				+ " not stored: the session's stored values, which that request could not see, are kept");
+	}
+
 	@Nullable StoredSession failed(SessionChanges changes, String reason) {
 		this.metrics.writeFailure();
 		logger.warn("Session " + changes.id() + ": change of " + changes.describe() + " was not stored: " + reason);

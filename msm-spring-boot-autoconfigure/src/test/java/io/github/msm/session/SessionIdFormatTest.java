@@ -49,7 +49,7 @@ class SessionIdFormatTest {
 			"0123456789ABCDEF0123456789ABCDEF-n1", "0123456789abcdef0123456789abcdef-n1 ",
 			"0123456789abcdef0123456789abcdef-n1\r\nset x 0 0 1", "0123456789abcdef 123456789abcdef-n1",
 			"0123456789abcdef0123456789abcdef-n1\u0000", "../../etc/passwd", "0123456789abcdef0123456789abcdef--n1",
-			"0123456789abcdef0123456789abcdef-n1.route" })
+			"0123456789abcdef0123456789abcdef-n1.ro.ute", "0123456789abcdef0123456789abcdef-n1.ro-ute" })
 	void nodeOf_HostileOrForeignId_ShouldBeNull(String id) {
 		assertThat(this.format.nodeOf(id)).isNull();
 	}

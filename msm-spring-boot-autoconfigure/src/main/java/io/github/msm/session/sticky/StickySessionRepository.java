@@ -1,0 +1,370 @@
+package io.github.msm.session.sticky;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import io.github.msm.session.MemcachedSession;
+import io.github.msm.session.MemcachedSessionRepository;
+import io.github.msm.session.StickyAccess;
+import io.github.msm.session.StickyAccess.LocalCopy;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.context.ApplicationEvent;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.session.MapSession;
+import org.springframework.session.Session;
+import org.springframework.session.SessionRepository;
+import org.springframework.session.events.SessionCreatedEvent;
+import org.springframework.session.events.SessionDeletedEvent;
+import org.springframework.session.events.SessionExpiredEvent;
+import org.springframework.util.Assert;
+
+/**
+ * Sticky mode (msm's default): sessions are served from this server's memory and
+ * memcached holds the copy another server takes over when this one goes away.
+ *
+ * <p>
+ * A load balancer keeps each user on one server by the route at the end of the session
+ * id ({@code <32 hex>-n1.app1}). On that server, a request that does not change its
+ * session costs no memcached operation; one that changes it costs one compare-and-set
+ * (the local copy holds the current CAS token), plus the queued backup write. A request
+ * whose id carries another server's route takes the session over: it reads it from
+ * memcached, gives it this server's route under the same base and node, replaces the old
+ * id with a tombstone and sends the new id. So a server never serves an older local copy
+ * after another server took the session over (msm #153): the user comes back with the
+ * other server's route, which is itself a takeover.
+ *
+ * <p>
+ * Each request gets its own {@link MemcachedSession}, built from the local copy's bytes
+ * (copy on read), so concurrent requests of a session share no mutable object and
+ * serialization never sees a concurrent change; attributes are deserialized only when
+ * read. Local copies are bounded ({@link #setMaxSessions(int)}) and expire with their
+ * session's own max-inactive interval; an expired session is deleted from memcached and
+ * a {@link SessionExpiredEvent} published, once. A session evicted for space stays in
+ * memcached and is read from there at its next request. Shutdown deletes nothing.
+ *
+ * @author msm-spring-boot
+ * @since 0.1.0
+ */
+public class StickySessionRepository implements SessionRepository<MemcachedSession> {
+
+	/** The default bound of sessions held in memory. */
+	public static final int DEFAULT_MAX_SESSIONS = 10_000;
+
+	private final StickyAccess access;
+
+	private final MemcachedSessionRepository memcached;
+
+	private Clock clock = Clock.systemUTC();
+
+	private int maxSessions = DEFAULT_MAX_SESSIONS;
+
+	private ApplicationEventPublisher eventPublisher = (event) -> {
+	};
+
+	private StickyMetrics metrics = StickyMetrics.none(this);
+
+	private @Nullable StickyWriteQueue writes;
+
+	private @Nullable ScheduledExecutorService sweeper;
+
+	private Cache<String, LocalCopy> sessions;
+
+	/**
+	 * Create a repository.
+	 * @param memcached the repository that reads and writes memcached; sticky mode
+	 * requires it to have a route ({@link MemcachedSessionRepository#setJvmRoute(String)})
+	 */
+	public StickySessionRepository(MemcachedSessionRepository memcached) {
+		Assert.notNull(memcached, "memcached must not be null");
+		this.memcached = memcached;
+		this.access = new StickyAccess(memcached);
+		Assert.state(this.access.route() != null, "sticky mode needs a jvmRoute: without a route in the id, a server"
+				+ " cannot tell that another server took a session over and would serve its older local copy");
+		this.sessions = newCache();
+	}
+
+	/**
+	 * Set how many sessions this server holds in memory at most; beyond that the least
+	 * used are evicted (they stay in memcached). Set before use: sessions held are dropped.
+	 * @param maxSessions at least 1 (default {@value #DEFAULT_MAX_SESSIONS})
+	 */
+	public void setMaxSessions(int maxSessions) {
+		Assert.isTrue(maxSessions >= 1, "maxSessions must be at least 1");
+		this.maxSessions = maxSessions;
+		this.sessions = newCache();
+	}
+
+	/**
+	 * Set the clock local expiry is measured with (the memcached repository has its own).
+	 * Set before use: sessions held are dropped.
+	 * @param clock the clock
+	 */
+	public void setClock(Clock clock) {
+		Assert.notNull(clock, "clock must not be null");
+		this.clock = clock;
+		this.sessions = newCache();
+	}
+
+	/**
+	 * Set where created, deleted and expired events go, so that {@code HttpSessionListener}
+	 * beans work through Spring Session's adapter.
+	 * @param eventPublisher the publisher
+	 */
+	public void setApplicationEventPublisher(ApplicationEventPublisher eventPublisher) {
+		Assert.notNull(eventPublisher, "eventPublisher must not be null");
+		this.eventPublisher = eventPublisher;
+	}
+
+	/**
+	 * Set where sticky mode's meters go.
+	 * @param registry the registry
+	 */
+	public void setMeterRegistry(MeterRegistry registry) {
+		Assert.notNull(registry, "registry must not be null");
+		this.metrics = new StickyMetrics(registry, this);
+	}
+
+	/**
+	 * Set whether changes are written from a queue instead of by the request. Queued
+	 * writes take memcached's latency out of the request and coalesce the writes of a
+	 * busy session; a change not yet written is lost if this server dies (not if it shuts
+	 * down gracefully). Renames and new sessions are always written by the request.
+	 * @param asyncWrites whether to queue writes (default {@code false})
+	 * @param capacity how many sessions may wait in the queue
+	 */
+	public void setAsyncWrites(boolean asyncWrites, int capacity) {
+		StickyWriteQueue old = this.writes;
+		this.writes = asyncWrites ? new StickyWriteQueue(capacity, this::writeQueued, () -> this.metrics.dropped())
+				: null;
+		if (old != null) {
+			old.close();
+		}
+	}
+
+	/**
+	 * Starts expiring idle sessions on a background thread (the equivalent of Tomcat's
+	 * {@code processExpires}); without it they expire as the cache is used.
+	 * @param every how often to look
+	 */
+	public synchronized void startSweeper(Duration every) {
+		Assert.isTrue(every.toMillis() > 0, "every must be positive");
+		if (this.sweeper == null) {
+			this.sweeper = Executors.newSingleThreadScheduledExecutor((runnable) -> {
+				Thread thread = new Thread(runnable, "msm-sticky-sweeper");
+				thread.setDaemon(true);
+				return thread;
+			});
+			this.sweeper.scheduleWithFixedDelay(this::sweep, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
+		}
+	}
+
+	private Cache<String, LocalCopy> newCache() {
+		return Caffeine.newBuilder()
+			.maximumSize(this.maxSessions)
+			.ticker(() -> TimeUnit.MILLISECONDS.toNanos(this.clock.millis()))
+			.expireAfter(new SessionExpiry())
+			.executor(Runnable::run)
+			.removalListener((String id, @Nullable LocalCopy copy, RemovalCause cause) -> {
+				if (cause == RemovalCause.EXPIRED && copy != null) {
+					expired(copy);
+				}
+			})
+			.build();
+	}
+
+	@Override
+	public MemcachedSession createSession() {
+		return this.memcached.createSession();
+	}
+
+	@Override
+	public @Nullable MemcachedSession findById(String id) {
+		if (this.access.isOwnId(id)) {
+			LocalCopy copy = this.sessions.getIfPresent(id);
+			if (copy != null) {
+				this.metrics.hit();
+				return this.access.open(copy);
+			}
+			this.metrics.miss();
+			MemcachedSession session = this.memcached.findById(id);
+			if (session != null) {
+				LocalCopy loaded = this.access.copyOf(session);
+				if (loaded != null) {
+					this.sessions.asMap().putIfAbsent(loaded.id(), loaded);
+				}
+			}
+			return session;
+		}
+		MemcachedSession session = this.memcached.findById(id);
+		if (session != null && this.access.isOtherServersId(id) && this.access.takeOver(session)) {
+			this.metrics.takeover();
+		}
+		return session;
+	}
+
+	@Override
+	public void save(MemcachedSession session) {
+		String storedId = this.access.storedIdOf(session);
+		LocalCopy current = (storedId != null) ? this.sessions.policy().getIfPresentQuietly(storedId) : null;
+		StickyAccess.Outcome outcome = this.access.save(session, current, this.writes != null);
+		LocalCopy copy = outcome.copy();
+		if (storedId != null && (copy == null || !storedId.equals(copy.id()))) {
+			this.sessions.invalidate(storedId);
+		}
+		if (copy == null) {
+			this.sessions.invalidate(session.getId());
+			return;
+		}
+		this.sessions.asMap().merge(copy.id(), copy, (existing, saved) -> saved.newest(existing));
+		if (outcome.created()) {
+			publish(new SessionCreatedEvent(this, session));
+		}
+		StickyWriteQueue writes = this.writes;
+		if (outcome.queued() && writes != null) {
+			writes.enqueue(copy.id());
+		}
+	}
+
+	@Override
+	public void deleteById(String id) {
+		LocalCopy copy = this.sessions.asMap().remove(id);
+		Session deleted = (copy != null) ? this.access.open(copy) : new MapSession(id);
+		this.memcached.deleteById(id);
+		publish(new SessionDeletedEvent(this, deleted));
+	}
+
+	/** The repository that reads and writes memcached for this one. */
+	public MemcachedSessionRepository memcachedRepository() {
+		return this.memcached;
+	}
+
+	/** Expires idle sessions now: what the background sweeper does. */
+	public void sweep() {
+		this.sessions.cleanUp();
+	}
+
+	/** Sessions held in memory now (approximately). */
+	public long localSessionCount() {
+		return this.sessions.estimatedSize();
+	}
+
+	/** Sessions whose changes wait to be written. */
+	public int queuedWriteCount() {
+		StickyWriteQueue writes = this.writes;
+		return (writes != null) ? writes.size() : 0;
+	}
+
+	/**
+	 * Writes every change still held only in memory, then waits for the backup writes:
+	 * for a graceful shutdown, and for tests. Deletes nothing.
+	 */
+	public void flush() {
+		StickyWriteQueue writes = this.writes;
+		if (writes != null) {
+			writes.drain();
+		}
+		List<String> pending = new ArrayList<>();
+		this.sessions.asMap().forEach((id, copy) -> {
+			if (copy.isPending()) {
+				pending.add(id);
+			}
+		});
+		pending.forEach(this::writeQueued);
+		this.memcached.awaitBackupWrites();
+	}
+
+	/**
+	 * Stops the sweeper, writes every change still held only in memory and waits for the
+	 * backup writes. Sessions stay in memcached, so that another server (or this one
+	 * after a restart) continues them.
+	 */
+	public void shutdown() {
+		ScheduledExecutorService sweeper = this.sweeper;
+		if (sweeper != null) {
+			sweeper.shutdownNow();
+		}
+		StickyWriteQueue writes = this.writes;
+		if (writes != null) {
+			writes.close();
+		}
+		flush();
+	}
+
+	/** Writes the latest local state of a session whose changes were queued. */
+	private void writeQueued(String id) {
+		LocalCopy copy = this.sessions.policy().getIfPresentQuietly(id);
+		if (copy == null || !copy.isPending()) {
+			return;
+		}
+		LocalCopy stored = this.access.write(copy);
+		if (stored != null && !stored.id().equals(id)) {
+			// the session moved to another node while queued: readers of the old id follow it
+			this.sessions.invalidate(id);
+			return;
+		}
+		this.sessions.asMap().computeIfPresent(id, (key, now) -> {
+			if (stored == null) {
+				return null;
+			}
+			return now.hasSameStateAs(copy) ? stored.newest(now) : now.withWritten(stored);
+		});
+	}
+
+	private void expired(LocalCopy copy) {
+		this.access.expire(copy);
+		publish(new SessionExpiredEvent(this, this.access.open(copy)));
+	}
+
+	private void publish(ApplicationEvent event) {
+		try {
+			this.eventPublisher.publishEvent(event);
+		}
+		catch (RuntimeException ex) {
+			// a listener's failure must not fail the request or the sweep
+			org.apache.commons.logging.LogFactory.getLog(StickySessionRepository.class)
+				.warn("Session event listener failed on " + event, ex);
+		}
+	}
+
+	/** Local copies live as long as their session: last access plus its own interval. */
+	private final class SessionExpiry implements Expiry<String, LocalCopy> {
+
+		@Override
+		public long expireAfterCreate(String id, LocalCopy copy, long currentTime) {
+			return remaining(copy);
+		}
+
+		@Override
+		public long expireAfterUpdate(String id, LocalCopy copy, long currentTime, long currentDuration) {
+			return remaining(copy);
+		}
+
+		@Override
+		public long expireAfterRead(String id, LocalCopy copy, long currentTime, long currentDuration) {
+			return currentDuration;
+		}
+
+		private long remaining(LocalCopy copy) {
+			Instant expiresAt = copy.expiresAt();
+			if (expiresAt == null) {
+				return Long.MAX_VALUE;
+			}
+			long left = Duration.between(StickySessionRepository.this.clock.instant(), expiresAt).toNanos();
+			return Math.max(0, left);
+		}
+
+	}
+
+}
