@@ -12,7 +12,7 @@
 # /api/counter): WARMUP s unmeasured, then DURATION s measured. Around each measured run it reads memcached
 # `stats` (both nodes) or redis `INFO commandstats`, and the CPU time of the app's JVM, of the store
 # (memcached or redis-server), of wrk and of everything else on the machine (/proc).
-# Variants: inmemory (MapSessionRepository), msm (non-sticky, 2 nodes), sticky (msm with --msm.sticky=true;
+# Variants: inmemory (MapSessionRepository), msm (non-sticky, 2 nodes), sticky (msm with --msm.sticky=true and a route;
 # skipped with a note when the store has no such property), redis (Boot's default non-indexed repository).
 # Writes results/e2e-<date>.md (table; copied to e2e-latest.md), .tsv (every run) and .png (chart, when gnuplot is
 # installed) to the output directory (default msm-benchmarks/results; --smoke: msm-benchmarks/target/e2e-smoke).
@@ -276,7 +276,7 @@ variant_args() { # variant
 	case "$1" in
 		inmemory) echo "--msm.enabled=false --spring.profiles.active=inmemory" ;;
 		msm) echo "--msm.nodes=$nodes" ;;
-		sticky) echo "--msm.nodes=$nodes --msm.sticky=true" ;;
+		sticky) echo "--msm.nodes=$nodes --msm.sticky=true --msm.jvm-route=bench1" ;;
 		redis) echo "--msm.enabled=false --spring.data.redis.host=127.0.0.1 --spring.data.redis.port=$REDIS_PORT" ;;
 	esac
 }

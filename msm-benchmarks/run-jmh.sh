@@ -31,8 +31,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 kryo="$(score SerializerBenchmark.serializeAndDeserialize kryo)" jdk="$(score SerializerBenchmark.serializeAndDeserialize jdk)"
 write="$(score RepositoryBenchmark.repositoryWrite "")" getset="$(score RepositoryBenchmark.rawGetSet "")"
 read_="$(score RepositoryBenchmark.repositoryRead "")" get="$(score RepositoryBenchmark.rawGet "")"
-jdk_name="$jdk_name"
-bytes_ratio="$bytes_ratio"
+jdk_name="$(java -version 2>&1 | head -n 1 | tr -d '"')"
+bytes_ratio="$(sed -n 's/.*ratio=//p' <<<"$sizes")"
 {
 	echo "# JMH: serializers and repository overhead"
 	echo

@@ -9,7 +9,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
  * variants differ only in where sessions live:
  * <ul>
  * <li>msm non-sticky: {@code --msm.nodes=n1:…,n2:…} (the default profile)</li>
- * <li>msm sticky: the same plus {@code --msm.sticky=true}</li>
+ * <li>msm sticky: the same plus {@code --msm.sticky=true --msm.jvm-route=…}</li>
  * <li>Redis: {@code --msm.enabled=false --spring.data.redis.port=…} (Boot's default,
  * non-indexed repository)</li>
  * <li>in-memory: {@code --msm.enabled=false --spring.profiles.active=inmemory} (a
