@@ -10,8 +10,9 @@ import java.util.concurrent.Callable;
  * least: the two sides of each comparison run in turn, in short slices (A, B, A, B, ...),
  * so that whatever else the machine does hits both alike, and the ratio is the median
  * of the per-slice ratios. Serializers are compared by the CPU time of this thread
- * (they compute only); the repository and spymemcached by elapsed time, since their
- * cost includes waiting for memcached and the client's IO thread. JMH's own numbers
+ * (they compute only); the repository and spymemcached by the CPU time of the whole JVM
+ * (the request thread, spymemcached's IO thread, queued backups), which a busy machine
+ * disturbs far less than elapsed time, and by elapsed time too. JMH's own numbers
  * ({@code run-jmh.sh}) come from separate, longer windows: read them for absolute
  * times on a quiet machine.
  *
@@ -34,22 +35,25 @@ public final class AlternatingComparison {
 		SerializerBenchmark jdk = new SerializerBenchmark();
 		jdk.serializer = "jdk";
 		jdk.setUp();
-		compare("serialize+deserialize, CPU µs: JDK / Kryo", true, sliceMillis, jdk::roundTrip, kryo::roundTrip);
+		compare("serialize+deserialize, thread CPU µs: JDK / Kryo", Clock.THREAD_CPU, sliceMillis, jdk::roundTrip,
+				kryo::roundTrip);
 
 		RepositoryBenchmark repository = new RepositoryBenchmark();
 		repository.setUp();
 		try {
-			compare("findById+change+save / get+set, µs", false, sliceMillis, repository::repositoryWrite,
-					repository::rawGetSet);
-			compare("findById+read+save / get, µs", false, sliceMillis, repository::repositoryRead,
-					repository::rawGet);
+			for (Clock clock : new Clock[] { Clock.PROCESS_CPU, Clock.ELAPSED }) {
+				compare("findById+change+save / get+set, " + clock.label, clock, sliceMillis,
+						repository::repositoryWrite, repository::rawGetSet);
+				compare("findById+read+save / get, " + clock.label, clock, sliceMillis, repository::repositoryRead,
+						repository::rawGet);
+			}
 		}
 		finally {
 			repository.tearDown();
 		}
 	}
 
-	private static void compare(String name, boolean cpu, long sliceMillis, Callable<?> a, Callable<?> b)
+	private static void compare(String name, Clock cpu, long sliceMillis, Callable<?> a, Callable<?> b)
 			throws Exception {
 		for (int i = 0; i < 4; i++) { // warm-up: both sides compiled before measuring
 			slice(a, cpu, sliceMillis);
@@ -68,10 +72,10 @@ public final class AlternatingComparison {
 				SLICES, sliceMillis, quantile(ratios, 0.25), quantile(ratios, 0.75));
 	}
 
-	/** Nanoseconds per call over one slice: CPU time of this thread, or elapsed time. */
-	private static double slice(Callable<?> operation, boolean cpu, long millis) throws Exception {
+	/** Nanoseconds per call over one slice, by the given clock. */
+	private static double slice(Callable<?> operation, Clock clock, long millis) throws Exception {
 		long end = System.nanoTime() + millis * 1_000_000;
-		long start = cpu ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+		long start = clock.now();
 		long calls = 0;
 		int sink = 0;
 		do {
@@ -79,11 +83,46 @@ public final class AlternatingComparison {
 			calls++;
 		}
 		while (System.nanoTime() < end);
-		long spent = (cpu ? THREADS.getCurrentThreadCpuTime() : System.nanoTime()) - start;
+		long spent = clock.now() - start;
 		if (sink == 42) {
 			System.out.print(""); // keeps the results alive
 		}
 		return (double) spent / calls;
+	}
+
+	/** What a slice is timed by. */
+	private enum Clock {
+
+		THREAD_CPU("thread CPU µs") {
+			@Override
+			long now() {
+				return THREADS.getCurrentThreadCpuTime();
+			}
+		},
+
+		PROCESS_CPU("JVM CPU µs") {
+			@Override
+			long now() {
+				return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+					.getProcessCpuTime();
+			}
+		},
+
+		ELAPSED("elapsed µs") {
+			@Override
+			long now() {
+				return System.nanoTime();
+			}
+		};
+
+		final String label;
+
+		Clock(String label) {
+			this.label = label;
+		}
+
+		abstract long now();
+
 	}
 
 	private static double median(double[] values) {
