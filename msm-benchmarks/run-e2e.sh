@@ -22,7 +22,7 @@
 # frames are easy to leave out (they run under SpringApplication.run).
 # Defaults: 2 rounds x 4 variants x (5 s + 30 s) + start-up: about 5-6 minutes.
 # Environment: SESSIONS (128), CONNECTIONS (64), THREADS (2), WRITE_PERCENT (10), ATTRIBUTE_BYTES (1000,
-# 3 attributes), JAVA_OPTS (-Xms512m -Xmx512m), APP_TIMEOUT (180 s to start).
+# 3 attributes), JAVA_OPTS (-Xms512m -Xmx512m), MSM_ARGS (extra arguments of the msm variants), APP_TIMEOUT (180 s to start).
 # Stops everything it started (by pid) on exit, also when interrupted.
 set -euo pipefail
 
@@ -34,6 +34,7 @@ THREADS="${THREADS:-2}"
 WRITE_PERCENT="${WRITE_PERCENT:-10}"
 ATTRIBUTE_BYTES="${ATTRIBUTE_BYTES:-1000}"
 JAVA_OPTS="${JAVA_OPTS:--Xms512m -Xmx512m}"
+MSM_ARGS="${MSM_ARGS:-}" # extra arguments of the msm variants, e.g. --msm.operation-timeout=5s on a very busy machine
 APP_TIMEOUT="${APP_TIMEOUT:-180}"
 DURATION=30
 WARMUP=5
@@ -275,8 +276,8 @@ variant_args() { # variant
 	local nodes="n1:127.0.0.1:${MC_PORTS[0]},n2:127.0.0.1:${MC_PORTS[1]}"
 	case "$1" in
 		inmemory) echo "--msm.enabled=false --spring.profiles.active=inmemory" ;;
-		msm) echo "--msm.nodes=$nodes" ;;
-		sticky) echo "--msm.nodes=$nodes --msm.sticky=true --msm.jvm-route=bench1" ;;
+		msm) echo "--msm.nodes=$nodes $MSM_ARGS" ;;
+		sticky) echo "--msm.nodes=$nodes --msm.sticky=true --msm.jvm-route=bench1 $MSM_ARGS" ;;
 		redis) echo "--msm.enabled=false --spring.data.redis.host=127.0.0.1 --spring.data.redis.port=$REDIS_PORT" ;;
 	esac
 }
@@ -384,7 +385,7 @@ measure() { # round, variant
 report() { # markdown table of the medians, then the chart
 	awk -F'\t' -v date="$STAMP" -v jdk="$JDK" -v cores="$(nproc)" -v cpumodel="$CPU_MODEL" -v dur="$DURATION" \
 		-v warm="$WARMUP" -v rounds="$ROUNDS" -v conns="$CONNECTIONS" -v threads="$THREADS" -v wp="$WRITE_PERCENT" \
-		-v sessions="$SESSIONS" -v bytes="$ATTRIBUTE_BYTES" -v skipped="$SKIPPED" -v order="$ORDER" -v load="$LOAD" '
+		-v sessions="$SESSIONS" -v bytes="$ATTRIBUTE_BYTES" -v skipped="$SKIPPED" -v order="$ORDER" -v load="$LOAD" -v msmargs="$MSM_ARGS" '
 	function median(list,    n, v, i, j, t) {
 		n = split(list, v, " ")
 		for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
@@ -398,6 +399,7 @@ report() { # markdown table of the medians, then the chart
 		printf "wrk %d threads × %d connections, %d s measured after %d s warm-up, %d round(s) alternating %s; ", threads, conns, dur, warm, rounds, order
 		printf "%d sessions of 3 × %d characters + a counter, one per connection; %d %% POST /api/counter, the rest GET /api/session. ", sessions, bytes, wp
 		print "Medians over the rounds; ratios of medians. The machine is shared: compare ratios within one run, not absolute numbers across runs.\n"
+		if (msmargs != "") print "msm variants with: `" msmargs "`\n"
 		if (skipped != "") print "Skipped: " skipped "\n"
 		print "| variant | req/s | p50 ms | p99 ms | req/s vs Redis | req/s vs in-memory | p99 vs Redis | JVM CPU/req vs Redis | JVM CPU/req vs in-memory | store ops/req (read · write · other) | CPU ms/req: JVM · store · wrk · rest | JVM CPU % | errors |"
 		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -5,7 +5,8 @@
 #
 # Needs the module built: mvn -B -ntp package -pl msm-benchmarks -am -DskipTests (for target/classes and
 # target/jmh-classpath.txt), java and memcached (RepositoryBenchmark starts its own on a free port).
-# Writes results/jmh-<date>.md (copied to jmh-latest.md): serialized sizes (Kryo vs JDK), JMH's table and the ratios
+# Writes results/jmh-<date>.md (copied to jmh-latest.md): serialized sizes (Kryo vs JDK), JMH's table, the ratios
+# again from AlternatingComparison (A/B slices in turn: steadier on a shared machine), and the ratios
 #   Kryo vs JDK serialize+deserialize (target >= 5x faster), bytes (target <= 0.5x),
 #   repository findById+save vs spymemcached get+set of the same bytes (target <= 1.5x the time).
 set -euo pipefail
@@ -22,6 +23,8 @@ mkdir -p "$OUT"
 OPTIONS="${*:-the defaults of each benchmark}"
 
 sizes="$(java -cp "$CP" io.github.msm.benchmarks.jmh.SerializedSizes)"
+alternating="$(java -cp "$CP" io.github.msm.benchmarks.jmh.AlternatingComparison | grep '^RATIO ')"
+echo "$alternating"
 java -cp "$CP" org.openjdk.jmh.Main -rf csv -rff "$RAW" "$@" | tee "$HERE/target/jmh-$STAMP.log" | grep -E '^(Benchmark|[A-Z][A-Za-z]+Benchmark\.)'
 
 score() { # benchmark, param ("" for none)
@@ -38,12 +41,21 @@ bytes_ratio="$(sed -n 's/.*ratio=//p' <<<"$sizes")"
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%MZ) · $jdk_name · $(nproc) cores · loadavg $(cut -d' ' -f1-3 /proc/loadavg) · JMH options: $OPTIONS"
 	echo
+	echo "JMH, each benchmark in its own window (absolute times drift with the machine's load):"
+	echo
 	echo "| comparison | measured | target |"
 	echo "|---|---:|---:|"
 	echo "| JDK / Kryo time, serialize + deserialize the realistic session | $(ratio "$jdk" "$kryo")× | ≥ 5× |"
 	echo "| Kryo / JDK bytes | $bytes_ratio | ≤ 0.5 |"
 	echo "| repository findById + change + save / spymemcached get + set | $(ratio "$write" "$getset")× | ≤ 1.5× |"
 	echo "| repository findById + read + save / spymemcached get (read-only request) | $(ratio "$read_" "$get")× | – |"
+	echo
+	echo "## The same ratios from alternating slices (AlternatingComparison)"
+	echo
+	echo "Both sides in turn, 21 slices of 250 ms each, median of the per-slice ratios: what a busy machine disturbs least."
+	echo "Serializers by the CPU time of the calling thread; repository vs spymemcached by the JVM's CPU time and by elapsed time."
+	echo
+	sed 's/^RATIO /- /' <<<"$alternating"
 	echo
 	echo "## Serialized sizes (bytes, each attribute on its own as the store writes them)"
 	echo
