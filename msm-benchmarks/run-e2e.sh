@@ -20,8 +20,9 @@
 # --profile VARIANT: runs async-profiler (ASYNC_PROFILER=path of libasyncProfiler.so) in that variant's JVM from
 # start to exit (itimer, 1 ms); collapsed stacks go to target/e2e/<date>/profile-VARIANT.collapsed. Start-up
 # frames are easy to leave out (they run under SpringApplication.run).
-# Defaults: 2 rounds x 4 variants x (5 s + 30 s) + start-up: about 5-6 minutes.
-# Environment: SESSIONS (128), CONNECTIONS (64), THREADS (2), WRITE_PERCENT (10), ATTRIBUTE_BYTES (1000,
+# Defaults: 4 x 15 s JIT warm-up + 2 rounds x 4 variants x (5 s + 30 s) + start-up: about 6-7 minutes on an
+# idle machine (a machine busy with other builds starts the apps much more slowly).
+# Environment: JIT_WARMUP (15 s of load per app before round 1), SESSIONS (128), CONNECTIONS (64), THREADS (2), WRITE_PERCENT (10), ATTRIBUTE_BYTES (1000,
 # 3 attributes), JAVA_OPTS (-Xms512m -Xmx512m), MSM_ARGS (extra arguments of the msm variants), APP_TIMEOUT (180 s to start).
 # Stops everything it started (by pid) on exit, also when interrupted.
 set -euo pipefail
@@ -38,6 +39,7 @@ MSM_ARGS="${MSM_ARGS:-}" # extra arguments of the msm variants, e.g. --msm.opera
 APP_TIMEOUT="${APP_TIMEOUT:-180}"
 DURATION=30
 WARMUP=5
+JIT_WARMUP="${JIT_WARMUP:-15}"
 ROUNDS=2
 VARIANTS="inmemory,msm,sticky,redis"
 SMOKE=false
@@ -71,7 +73,7 @@ while [[ $# -gt 0 ]]; do
 	shift
 done
 if $SMOKE; then
-	DURATION=2 WARMUP=0 ROUNDS=1 SESSIONS=16 CONNECTIONS=16
+	DURATION=2 WARMUP=0 JIT_WARMUP=0 ROUNDS=1 SESSIONS=16 CONNECTIONS=16
 	APP_TIMEOUT=$((APP_TIMEOUT > 300 ? APP_TIMEOUT : 300)) # a busy machine: the smoke checks the harness, not the speed
 	JAVA_OPTS="$JAVA_OPTS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 	OUT="${OUT:-$HERE/target/e2e-smoke}"
@@ -500,6 +502,9 @@ for variant in "${WANTED[@]}"; do
 done
 ((${#ACTIVE[@]} > 0)) || die "no variant left to run"
 ORDER="$(IFS=,; echo "${ACTIVE[*]}")"
+if ((JIT_WARMUP > 0)); then # once per app, so that round 1 is not also the JIT's warm-up
+	for variant in "${ACTIVE[@]}"; do run_wrk "$variant" "$JIT_WARMUP" "$OUT_RUN/wrk-$variant-jit-warmup.txt"; done
+fi
 
 for round in $(seq 1 "$ROUNDS"); do
 	for variant in "${ACTIVE[@]}"; do
