@@ -28,7 +28,7 @@ echo "$alternating"
 java -cp "$CP" org.openjdk.jmh.Main -rf csv -rff "$RAW" "$@" | tee "$HERE/target/jmh-$STAMP.log" | grep -E '^(Benchmark|[A-Z][A-Za-z]+Benchmark\.)'
 
 score() { # benchmark, param ("" for none)
-	awk -F',' -v b="\"io.github.msm.benchmarks.jmh.$1\"" -v p="$2" 'NR > 1 && $1 == b && (p == "" || $NF == p) { print $5 }' "$RAW"
+	awk -F',' -v b="\"io.github.msm.benchmarks.jmh.$1\"" -v p="$2" 'NR > 1 { gsub(/["\r]/, "", $NF) } NR > 1 && $1 == b && (p == "" || $NF == p) { print $5 }' "$RAW"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "–"; else printf "%.2f", a / b }'; }
 kryo="$(score SerializerBenchmark.serializeAndDeserialize kryo)" jdk="$(score SerializerBenchmark.serializeAndDeserialize jdk)"
