@@ -24,7 +24,8 @@ import org.springframework.util.Assert;
  * only for the attributes it uses. Every attribute the application reads or sets is
  * serialized again at save and compared with the stored bytes: that catches in-place
  * mutation of a mutable value without {@code setAttribute} (msm's hash check,
- * spring-session #133) and skips writes of values set to what they already were. An
+ * spring-session #133) and skips writes of values set to what they already were (values
+ * only read that cannot change in place, see {@link ImmutableValues}, are skipped). An
  * attribute this server cannot read is hidden from the application but kept as stored:
  * a server with another allow-list or an older version of a class must not delete what
  * other servers can read.
@@ -270,7 +271,8 @@ public final class MemcachedSession implements Session {
 	/**
 	 * Takes the snapshot a save writes from. Serializes every attribute read or set (only
 	 * those set, or all, as the {@link SessionSavePolicy} says), to find those whose bytes
-	 * changed. Attributes the policy's filter excludes are left out.
+	 * changed; values only read that cannot change in place ({@link ImmutableValues}) are
+	 * not serialized again. Attributes the policy's filter excludes are left out.
 	 */
 	SessionChanges changes() {
 		SessionSavePolicy policy = this.codec.policy();
@@ -288,6 +290,10 @@ public final class MemcachedSession implements Session {
 					changed.put(name, attribute.stored);
 				}
 				continue;
+			}
+			if (!all && attribute.stored != null && !this.set.contains(name)
+					&& ImmutableValues.isImmutable(attribute.value)) {
+				continue; // only read, and cannot have changed in place: its stored bytes stand
 			}
 			if (!this.codec.isStorableName(this.id, name)) {
 				continue;
