@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -82,6 +84,15 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	private Cache<String, LocalCopy> sessions;
 
 	/**
+	 * Ids of local copies held when a node went down or came back: their memcached copy
+	 * (primary or backup) may be gone, so their next request reads memcached once, which
+	 * moves, restores or re-replicates them as in non-sticky mode. Without this, a session
+	 * that is only read would live on a dead or emptied node until it changes, and a
+	 * second failure (or its owner's stop) would lose it.
+	 */
+	private final Set<String> recheck = ConcurrentHashMap.newKeySet();
+
+	/**
 	 * Create a repository.
 	 * @param memcached the repository that reads and writes memcached; sticky mode
 	 * requires it to have a route ({@link MemcachedSessionRepository#setJvmRoute(String)})
@@ -93,6 +104,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		Assert.state(this.access.route() != null, "sticky mode needs a jvmRoute: without a route in the id, a server"
 				+ " cannot tell that another server took a session over and would serve its older local copy");
 		this.sessions = newCache();
+		this.access.onNodeChange(() -> this.recheck.addAll(this.sessions.asMap().keySet()));
 	}
 
 	/**
@@ -193,17 +205,24 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	public @Nullable MemcachedSession findById(String id) {
 		if (this.access.isOwnId(id)) {
 			LocalCopy copy = this.sessions.getIfPresent(id);
-			if (copy != null) {
+			if (copy != null && (this.recheck.isEmpty() || !this.recheck.remove(id) || copy.isPending())) {
+				// (a copy with queued changes is not rechecked: its queued write moves it)
 				this.metrics.hit();
 				return this.access.open(copy);
 			}
 			this.metrics.miss();
 			MemcachedSession session = this.memcached.findById(id);
-			if (session != null) {
-				LocalCopy loaded = this.access.copyOf(session);
-				if (loaded != null) {
-					this.sessions.asMap().putIfAbsent(loaded.id(), loaded);
-				}
+			if (session == null) {
+				// memcached lost it: this server's copy is all there is; its next change writes it
+				return (copy != null) ? this.access.open(copy) : null;
+			}
+			if (copy != null) {
+				// rechecked: memcached's copy, maybe moved to another node, replaces ours
+				this.sessions.asMap().remove(id, copy);
+			}
+			LocalCopy loaded = this.access.copyOf(session);
+			if (loaded != null) {
+				this.sessions.asMap().putIfAbsent(loaded.id(), loaded);
 			}
 			return session;
 		}
@@ -253,6 +272,9 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	/** Expires idle sessions now: what the background sweeper does. */
 	public void sweep() {
 		this.sessions.cleanUp();
+		if (!this.recheck.isEmpty()) {
+			this.recheck.retainAll(this.sessions.asMap().keySet());
+		}
 	}
 
 	/** Sessions held in memory now (approximately). */
