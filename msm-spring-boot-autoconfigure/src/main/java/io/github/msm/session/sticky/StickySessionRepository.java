@@ -205,22 +205,22 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	public @Nullable MemcachedSession findById(String id) {
 		if (this.access.isOwnId(id)) {
 			LocalCopy copy = this.sessions.getIfPresent(id);
-			if (copy != null && (this.recheck.isEmpty() || !this.recheck.remove(id) || copy.isPending())) {
-				// (a copy with queued changes is not rechecked: its queued write moves it)
+			if (copy != null && !mustRecheck(id, copy)) {
 				this.metrics.hit();
 				return this.access.open(copy);
 			}
 			this.metrics.miss();
 			MemcachedSession session = this.memcached.findById(id);
-			if (session == null) {
-				// memcached lost it: this server's copy is all there is; its next change writes it
-				return (copy != null) ? this.access.open(copy) : null;
+			LocalCopy loaded = (session != null) ? this.access.copyOf(session) : null;
+			if (copy != null && loaded == null) {
+				// memcached lost it, or answered with a stand-in: this server's copy is all
+				// there is, and its next change writes it
+				return this.access.open(copy);
 			}
 			if (copy != null) {
 				// rechecked: memcached's copy, maybe moved to another node, replaces ours
 				this.sessions.asMap().remove(id, copy);
 			}
-			LocalCopy loaded = this.access.copyOf(session);
 			if (loaded != null) {
 				this.sessions.asMap().putIfAbsent(loaded.id(), loaded);
 			}
@@ -322,6 +322,18 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			writes.close();
 		}
 		flush();
+	}
+
+	/**
+	 * Whether a local copy is to be read from memcached once, a node having gone down or
+	 * come back since it was read. Not while changes of it are queued (their write moves
+	 * it) nor while no node is up (memcached has nothing better to offer).
+	 */
+	private boolean mustRecheck(String id, LocalCopy copy) {
+		if (this.recheck.isEmpty() || copy.isPending() || this.access.availability().available().isEmpty()) {
+			return false;
+		}
+		return this.recheck.remove(id);
 	}
 
 	/** Writes the latest local state of a session whose changes were queued. */
