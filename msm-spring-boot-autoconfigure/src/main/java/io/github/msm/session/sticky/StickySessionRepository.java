@@ -5,8 +5,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -83,14 +81,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 
 	private Cache<String, LocalCopy> sessions;
 
-	/**
-	 * Ids of local copies held when a node went down or came back: their memcached copy
-	 * (primary or backup) may be gone, so their next request reads memcached once, which
-	 * moves, restores or re-replicates them as in non-sticky mode. Without this, a session
-	 * that is only read would live on a dead or emptied node until it changes, and a
-	 * second failure (or its owner's stop) would lose it.
-	 */
-	private final Set<String> recheck = ConcurrentHashMap.newKeySet();
+	private final StickyRecheck recheck;
 
 	/**
 	 * Create a repository.
@@ -104,7 +95,8 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		Assert.state(this.access.route() != null, "sticky mode needs a jvmRoute: without a route in the id, a server"
 				+ " cannot tell that another server took a session over and would serve its older local copy");
 		this.sessions = newCache();
-		this.access.onNodeChange(() -> this.recheck.addAll(this.sessions.asMap().keySet()));
+		this.recheck = new StickyRecheck(this.access);
+		this.access.onNodeChange(() -> this.recheck.markAll(this.sessions.asMap().keySet()));
 	}
 
 	/**
@@ -205,7 +197,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	public @Nullable MemcachedSession findById(String id) {
 		if (this.access.isOwnId(id)) {
 			LocalCopy copy = this.sessions.getIfPresent(id);
-			if (copy != null && !mustRecheck(id, copy)) {
+			if (copy != null && !this.recheck.take(id, copy)) {
 				this.metrics.hit();
 				return this.access.open(copy);
 			}
@@ -272,9 +264,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	/** Expires idle sessions now: what the background sweeper does. */
 	public void sweep() {
 		this.sessions.cleanUp();
-		if (!this.recheck.isEmpty()) {
-			this.recheck.retainAll(this.sessions.asMap().keySet());
-		}
+		this.recheck.retainOnly(this.sessions.asMap().keySet());
 	}
 
 	/** Sessions held in memory now (approximately). */
@@ -322,18 +312,6 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			writes.close();
 		}
 		flush();
-	}
-
-	/**
-	 * Whether a local copy is to be read from memcached once, a node having gone down or
-	 * come back since it was read. Not while changes of it are queued (their write moves
-	 * it) nor while no node is up (memcached has nothing better to offer).
-	 */
-	private boolean mustRecheck(String id, LocalCopy copy) {
-		if (this.recheck.isEmpty() || copy.isPending() || this.access.availability().available().isEmpty()) {
-			return false;
-		}
-		return this.recheck.remove(id);
 	}
 
 	/** Writes the latest local state of a session whose changes were queued. */
