@@ -2,15 +2,18 @@
 # The msm demo on one machine: 3 memcached nodes, 2 instances of the sample app and nginx
 # in front (round-robin), all on free local ports. Sessions live in memcached, so any app
 # instance can serve any user, and one can be killed without anybody being logged out.
+# With --sticky, the instances run in sticky mode (msm.sticky, msm.jvm-route=app1|app2) and
+# nginx routes each user by the route at the end of the SESSION cookie (…-n1.app1).
 #
-#   demo.sh up [--rebuild]     build the app once (or again), start everything, print the URL
+#   demo.sh up [--sticky] [--rebuild]  build the app once (or again), start everything, print the URL
 #   demo.sh down               stop everything this script started (by pid)
 #   demo.sh status             what runs where
 #   demo.sh kill-app NAME      SIGKILL an app instance (app1, app2); start-app NAME brings it back
 #   demo.sh kill-node ID       SIGKILL a memcached node (n1, n2, n3); start-node ID restarts it, empty
 #   demo.sh hang-node ID       freeze a node with SIGSTOP; resume-node ID undoes it
 #
-# State (pids, ports, logs) is kept in msm-sample-app/.demo/. JAVA_OPTS overrides the app JVM options.
+# State (pids, ports, logs) is kept in msm-sample-app/.demo/. JAVA_OPTS overrides the app JVM options,
+# APP_TIMEOUT the seconds an instance may take to start (180).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,18 +23,21 @@ LOGS="$STATE/logs"
 NODES=(n1 n2 n3)
 APPS=(app1 app2)
 JAVA_OPTS="${JAVA_OPTS:--Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC}"
+APP_TIMEOUT="${APP_TIMEOUT:-180}" # seconds an instance may take to start (a busy machine is slow)
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'demo.sh: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-	sed -n '6,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '8,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 	exit "${1:-0}"
 }
 
 # ---------------------------------------------------------------- state
 
 pid_of() { cat "$STATE/$1.pid" 2>/dev/null || true; }
+# Sticky mode is chosen by 'up --sticky' and kept for start-app.
+sticky() { [[ "$(cat "$STATE/mode" 2>/dev/null)" == sticky ]]; }
 port_of() { cat "$STATE/$1.port" 2>/dev/null || true; }
 
 # Running, and still the program we started (pids get reused).
@@ -173,28 +179,68 @@ launch_app() {
 	port="$(port_of "app-$name")"
 	[[ -n "$port" ]] || port="$(free_port)"
 	echo "$port" >"$STATE/app-$name.port"
+	local mode=()
+	# the instance name is its route: ids it makes end in .app1, and nginx routes by that
+	sticky && mode=(--msm.sticky=true --msm.jvm-route="$name")
 	# shellcheck disable=SC2086 # JAVA_OPTS is a list of options
 	APP_INSTANCE="$name" nohup java $JAVA_OPTS -jar "$(app_jar)" --server.port="$port" \
-		--msm.nodes="$(nodes_property)" >>"$LOGS/$name.log" 2>&1 &
+		--msm.nodes="$(nodes_property)" "${mode[@]}" >>"$LOGS/$name.log" 2>&1 &
 	echo $! >"$STATE/app-$name.pid"
 }
 
 await_app() {
 	local name="$1"
-	wait_for "$name" 90 app_answers "$(port_of "app-$name")" || {
+	wait_for "$name" "$APP_TIMEOUT" app_answers "$(port_of "app-$name")" || {
 		tail -n 30 "$LOGS/$name.log" >&2 || true
 		die "$name did not come up, see $LOGS/$name.log"
 	}
 }
 
+# Non-sticky: round-robin over the instances, a dead one is skipped.
+nginx_routing_round_robin() {
+	local name
+	echo "    upstream app {"
+	for name in "${APPS[@]}"; do
+		echo "        server 127.0.0.1:$(port_of "app-$name") max_fails=1 fail_timeout=10s;"
+	done
+	echo "    }"
+}
+
+# Sticky: the route at the end of the SESSION cookie (…-n1.app1) picks the upstream of that
+# instance, with the other one as backup for when it is down (that one then takes the session
+# over and sends a cookie with its own route). No cookie or an unknown route: round-robin.
+# README's "Sticky mode" section shows this configuration; keep them alike.
+nginx_routing_sticky() {
+	local name other
+	echo "    map \$cookie_SESSION \$route {"
+	echo "        default app;"
+	for name in "${APPS[@]}"; do
+		echo "        ~\\.$name\$ $name;"
+	done
+	echo "    }"
+	for name in "${APPS[@]}"; do
+		echo "    upstream $name {"
+		echo "        server 127.0.0.1:$(port_of "app-$name") max_fails=1 fail_timeout=10s;"
+		for other in "${APPS[@]}"; do
+			[[ "$other" == "$name" ]] && continue
+			echo "        server 127.0.0.1:$(port_of "app-$other") backup;"
+		done
+		echo "    }"
+	done
+	nginx_routing_round_robin
+}
+
 start_nginx() {
-	local port dir="$STATE/nginx" upstreams="" name
+	local port dir="$STATE/nginx" routing target=app
 	port="$(free_port)"
 	echo "$port" >"$STATE/nginx.port"
 	mkdir -p "$dir"
-	for name in "${APPS[@]}"; do
-		upstreams+="        server 127.0.0.1:$(port_of "app-$name") max_fails=1 fail_timeout=10s;"$'\n'
-	done
+	if sticky; then
+		routing="$(nginx_routing_sticky)"
+		target='$route'
+	else
+		routing="$(nginx_routing_round_robin)"
+	fi
 	{
 		[[ $EUID -eq 0 ]] && echo "user root;"
 		cat <<-EOF
@@ -203,19 +249,18 @@ start_nginx() {
 			error_log $LOGS/nginx-error.log warn;
 			events { worker_connections 256; }
 			http {
-			    access_log $LOGS/nginx-access.log;
+			    log_format upstream '\$remote_addr [\$time_local] "\$request" \$status upstream=\$upstream_addr route=\$cookie_SESSION';
+			    access_log $LOGS/nginx-access.log upstream;
 			    client_body_temp_path $dir/client_body;
 			    proxy_temp_path $dir/proxy;
 			    fastcgi_temp_path $dir/fastcgi;
 			    uwsgi_temp_path $dir/uwsgi;
 			    scgi_temp_path $dir/scgi;
-			    # Round-robin; a dead instance is skipped (routing by the id's route suffix comes with sticky mode).
-			    upstream app {
-			$upstreams    }
+			$routing
 			    server {
 			        listen 127.0.0.1:$port;
 			        location / {
-			            proxy_pass http://app;
+			            proxy_pass http://$target;
 			            proxy_set_header Host \$http_host;
 			            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
 			            proxy_next_upstream error timeout http_502;
@@ -245,10 +290,11 @@ stop() { # component, signal
 url() { echo "http://127.0.0.1:$(port_of nginx)/"; }
 
 cmd_up() {
-	local rebuild=false
+	local rebuild=false mode=round-robin
 	for arg in "$@"; do
 		case "$arg" in
 			--rebuild) rebuild=true ;;
+			--sticky) mode=sticky ;;
 			*) usage 2 ;;
 		esac
 	done
@@ -262,13 +308,14 @@ cmd_up() {
 	build "$rebuild"
 	rm -f "$STATE"/*.pid "$STATE"/*.port
 	mkdir -p "$LOGS"
+	echo "$mode" >"$STATE/mode"
 	for id in "${NODES[@]}"; do start_node "$id"; done
 	for name in "${APPS[@]}"; do launch_app "$name"; done
 	for name in "${APPS[@]}"; do await_app "$name"; done
 	start_nginx
 	cat <<-EOF
 
-		The demo is up after $((SECONDS - started)) s:  $(url)
+		The demo is up after $((SECONDS - started)) s ($mode):  $(url)
 		Log in as demo / demo (or alice / alice).
 
 		  bash $0 status              what runs where
@@ -292,7 +339,7 @@ cmd_down() {
 		fi
 		rm -f "$file"
 	done
-	rm -f "$STATE"/*.port
+	rm -f "$STATE"/*.port "$STATE/mode"
 	rm -rf "$STATE/nginx"
 	$any || say "Nothing was running."
 	[[ -d "$LOGS" ]] && say "Logs are kept in $LOGS."
@@ -313,7 +360,7 @@ cmd_status() {
 		fi
 		printf '%-16s %-8s %-7s %s\n' "$component" "$(pid_of "$component")" "$(port_of "$component")" "$state"
 	done
-	[[ -e "$STATE/nginx.port" ]] && say "URL: $(url)"
+	[[ -e "$STATE/nginx.port" ]] && say "URL: $(url) ($(cat "$STATE/mode" 2>/dev/null || echo round-robin))"
 	return 0
 }
 

@@ -12,9 +12,8 @@
 # B/A, and memcached operations per request (from `stats` over both nodes, measured window only).
 # Raw results go to msm-sample-app/target/bench/<time>/ (runs.tsv, wrk output, app and memcached logs).
 #
-# Same jar, two settings: ARGS_A / ARGS_B are extra app arguments per variant, e.g.
-#   ARGS_B=--management.metrics.enable.msm=false read-mostly.sh app.jar app.jar
-# Environment: SESSIONS (64), CONNECTIONS (64), THREADS (2), WARMUP (5), WRITE_PERCENT (10),
+# Environment: ARGS_A, ARGS_B (extra app arguments of each variant, e.g. ARGS_B="--msm.sticky=true
+# --msm.jvm-route=bench"; with one jar for both, A and B differ by these only), SESSIONS (64), CONNECTIONS (64), THREADS (2), WARMUP (5), WRITE_PERCENT (10),
 # ATTRIBUTE_BYTES (1000; 3 attributes a session), JAVA_OPTS (-Xms256m -Xmx256m -XX:TieredStopAtLevel=1
 # -XX:+UseSerialGC, as demo.sh but with a fixed heap), APP_TIMEOUT (120 s to start), OUT (results dir).
 # Needs java, curl, memcached and wrk (installed with apt-get when run as root and missing).
@@ -185,8 +184,7 @@ start_app() { # jar, name, nodes, log, extra arguments; sets APP_PORT
 	for _ in 1 2 3; do
 		APP_PORT="$(free_port)"
 		TAKEN+="$APP_PORT "
-		# shellcheck disable=SC2086 # JAVA_OPTS is a list of options
-		# shellcheck disable=SC2086 # extra is a list of arguments
+		# shellcheck disable=SC2086 # JAVA_OPTS and extra are lists of options
 		APP_INSTANCE="$name" java $JAVA_OPTS -jar "$jar" --server.port="$APP_PORT" --msm.nodes="$nodes" $extra \
 			>>"$log" 2>&1 &
 		pid=$!
@@ -262,8 +260,8 @@ run_one() { # round, variant, jar
 	p1="$MC_PORT"
 	start_memcached n2 "$dir/memcached-n2.log"
 	p2="$MC_PORT"
-	local args_var="ARGS_$variant"
-	start_app "$jar" "bench-$variant" "n1:127.0.0.1:$p1,n2:127.0.0.1:$p2" "$dir/app.log" "${!args_var:-}"
+	local extra="ARGS_$variant"
+	start_app "$jar" "bench-$variant" "n1:127.0.0.1:$p1,n2:127.0.0.1:$p2" "$dir/app.log" "${!extra:-}"
 	base="http://127.0.0.1:$APP_PORT"
 	make_sessions "$base" "$dir/sessions.txt"
 	snapshot "$dir/stats-sessions.txt" "$p1" "$p2"
@@ -300,7 +298,8 @@ ln -sfn "$OUT" "$(dirname "$OUT")/latest" 2>/dev/null || true
 	say "date: $(date -Is)"
 	say "A: $JAR_A ($(sha256sum "$JAR_A" | cut -c1-12))"
 	say "B: $JAR_B ($(sha256sum "$JAR_B" | cut -c1-12))"
-	say "ARGS_A=${ARGS_A:-} ARGS_B=${ARGS_B:-}"
+	say "ARGS_A=${ARGS_A:-}"
+	say "ARGS_B=${ARGS_B:-}"
 	say "seconds=$DURATION rounds=$ROUNDS warmup=$WARMUP sessions=$SESSIONS threads=$THREADS connections=$CONNECTIONS write_percent=$WRITE_PERCENT attribute_bytes=$ATTRIBUTE_BYTES"
 	say "JAVA_OPTS=$JAVA_OPTS"
 	say "cpus=$(nproc) loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -14,6 +14,7 @@ import io.github.msm.session.SessionCodec.Access;
 import io.github.msm.session.SessionCodec.Data;
 import io.github.msm.session.SessionCodec.Validity;
 import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.node.NodeAvailability;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.util.Assert;
@@ -41,6 +42,34 @@ public final class StickyAccess {
 	/** The repository whose writes, reads and deletes sticky mode uses. */
 	public MemcachedSessionRepository repository() {
 		return this.repository;
+	}
+
+	/** Which nodes are up, as the store sees them. */
+	public NodeAvailability availability() {
+		return this.repository.store().availability();
+	}
+
+	/**
+	 * Has {@code listener} run whenever a node goes down or comes back (restarted or
+	 * not): then a local copy's primary or backup item may be gone or stale, and sticky
+	 * mode, which otherwise never reads memcached for it, checks it at its next request.
+	 * The listener runs while the node's state is locked: it must only take note.
+	 * @param listener what to run
+	 */
+	public void onNodeChange(Runnable listener) {
+		availability().addListener(new NodeAvailability.Listener() {
+
+			@Override
+			public void down(MemcachedNode node, String reason) {
+				listener.run();
+			}
+
+			@Override
+			public void up(MemcachedNode node, boolean restarted) {
+				listener.run();
+			}
+
+		});
 	}
 
 	/** This server's route, {@code null} when it has none. */

@@ -91,6 +91,8 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	/** Striped per-session locks for saves (sticky mode needs no memcached lock). */
 	private final Object[] locks = Stream.generate(Object::new).limit(1024).toArray();
 
+	private final StickyRecheck recheck;
+
 	/**
 	 * Create a repository.
 	 * @param memcached the repository that reads and writes memcached; sticky mode
@@ -105,6 +107,8 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				+ " cannot tell that another server took a session over and would serve its older local copy");
 		this.sessions = newCache();
 		this.checks = new CopyChecks(this.access, this.clock, this.checkEvery);
+		this.recheck = new StickyRecheck(this.access);
+		this.access.onNodeChange(() -> this.recheck.markAll(this.sessions.asMap().keySet()));
 	}
 
 	/**
@@ -218,17 +222,24 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				this.sessions.asMap().remove(id, copy);
 				copy = null;
 			}
-			if (copy != null) {
+			if (copy != null && !this.recheck.take(id, copy)) {
 				this.metrics.hit();
 				return this.access.open(copy);
 			}
 			this.metrics.miss();
 			MemcachedSession session = this.memcached.findById(id);
-			if (session != null) {
-				LocalCopy loaded = this.access.copyOf(session);
-				if (loaded != null) {
-					this.sessions.asMap().putIfAbsent(loaded.id(), this.checks.known(loaded));
-				}
+			LocalCopy loaded = (session != null) ? this.access.copyOf(session) : null;
+			if (copy != null && loaded == null) {
+				// memcached lost it, or answered with a stand-in: this server's copy is all
+				// there is, and its next change writes it
+				return this.access.open(copy);
+			}
+			if (copy != null) {
+				// rechecked: memcached's copy, maybe moved to another node, replaces ours
+				this.sessions.asMap().remove(id, copy);
+			}
+			if (loaded != null) {
+				this.sessions.asMap().putIfAbsent(loaded.id(), this.checks.known(loaded));
 			}
 			return session;
 		}
@@ -307,6 +318,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	/** Expires idle sessions now: what the background sweeper does. */
 	public void sweep() {
 		this.sessions.cleanUp();
+		this.recheck.retainOnly(this.sessions.asMap().keySet());
 	}
 
 	/** Sessions held in memory now (approximately). */
