@@ -144,6 +144,7 @@ public final class MemcachedServer {
 	/** Freezes the process: the port stays open but nothing is answered. */
 	public void hang() {
 		signal("STOP");
+		awaitThreadsStopped(true);
 		this.hung = true;
 	}
 
@@ -153,7 +154,49 @@ public final class MemcachedServer {
 	 */
 	public void resume() {
 		signal("CONT");
+		awaitThreadsStopped(false);
 		this.hung = false;
+	}
+
+	/**
+	 * Waits (up to 2 s) until every thread of the process is stopped, or none is: a
+	 * signal reaches a busy process's threads a moment after {@code kill} returns, and a
+	 * thread still running would answer a request a test expects to hang.
+	 */
+	private void awaitThreadsStopped(boolean stopped) {
+		if (this.process == null || !this.process.isAlive()) {
+			return;
+		}
+		java.nio.file.Path tasks = java.nio.file.Path.of("/proc", String.valueOf(this.process.pid()), "task");
+		long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(2);
+		while (System.nanoTime() < deadline) {
+			try (java.util.stream.Stream<java.nio.file.Path> threads = java.nio.file.Files.list(tasks)) {
+				boolean all = threads.allMatch((thread) -> isStopped(thread) == stopped);
+				if (all) {
+					return;
+				}
+				Thread.sleep(5);
+			}
+			catch (IOException ex) {
+				return; // no /proc: nothing to wait for
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				return;
+			}
+		}
+	}
+
+	private static boolean isStopped(java.nio.file.Path thread) {
+		try {
+			String stat = java.nio.file.Files.readString(thread.resolve("stat"));
+			// "pid (comm) S ...": the state follows the last ')'
+			char state = stat.charAt(stat.lastIndexOf(')') + 2);
+			return state == 'T' || state == 't';
+		}
+		catch (IOException | RuntimeException ex) {
+			return true;
+		}
 	}
 
 	/** Whether {@link #hang()} froze it and nothing resumed it since. */
