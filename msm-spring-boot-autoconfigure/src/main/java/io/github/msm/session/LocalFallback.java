@@ -20,14 +20,14 @@ import org.jspecify.annotations.Nullable;
  * one is up again (msm #49).
  *
  * <p>
- * A request for a stored session while no node is up cannot read it. It gets a
- * <em>stand-in</em>: an empty session under the same id, kept here, so the browser keeps
- * its cookie. Once the session's node answers again, the stored session is served again
+ * A request for a stored session whose node is down, with no copy on a node that
+ * answers, cannot read it. It gets a <em>stand-in</em>: an empty session under the same
+ * id, kept here, so the browser keeps its cookie. Once the session's node answers again, the stored session is served again
  * with the attributes the stand-in was given during the outage added; those it also has
  * keep their stored values (the stand-in's were blind writes), counted and logged. A login
- * during the outage retires the pre-login id (tombstones, written when its node answers). Only ids this server
- * served lately, and not logged out, get a stand-in: an id made up by a client is never
- * adopted.
+ * during the outage retires the pre-login id (tombstones, written when its node answers).
+ * Only ids this server served lately, and not logged out, get a stand-in: an id made up
+ * by a client is never adopted.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -126,7 +126,9 @@ final class LocalFallback {
 				this.served.put(found.getId(), Boolean.TRUE);
 				return found;
 			}
-			boolean standIn = this.nodes.nodeForNewSession() == null && this.served.getIfPresent(id) != null;
+			// its node is down and no other node had a copy to serve (all of them may be
+			// down, or just going down one after the other): the session may well be there
+			boolean standIn = !this.nodes.isAvailable(node) && this.served.getIfPresent(id) != null;
 			return standIn ? newStandIn(id) : null;
 		}
 		if (this.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
