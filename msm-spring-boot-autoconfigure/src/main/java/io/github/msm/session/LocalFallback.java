@@ -54,7 +54,11 @@ final class LocalFallback {
 
 	private final Duration defaultInterval;
 
-	/** Ids of sessions this server served lately: the only ones that get a stand-in. */
+	/**
+	 * Id bases of sessions this server served lately: the only ones that get a stand-in.
+	 * The base, because a session keeps it when it moves to another node (as while the
+	 * nodes go down or come back one after the other) and another server may have moved it.
+	 */
 	private final Cache<String, Boolean> served;
 
 	LocalFallback(LocalSessions local, SessionWriter writer, SessionRemover remover, NodeSelector nodes,
@@ -123,12 +127,12 @@ final class LocalFallback {
 		StoredSession kept = (this.local.size() > 0) ? this.local.find(id) : null;
 		if (kept == null) {
 			if (found != null) {
-				this.served.put(found.getId(), Boolean.TRUE);
+				this.served.put(base(found.getId()), Boolean.TRUE);
 				return found;
 			}
 			// its node is down and no other node had a copy to serve (all of them may be
 			// down, or just going down one after the other): the session may well be there
-			boolean standIn = !this.nodes.isAvailable(node) && this.served.getIfPresent(id) != null;
+			boolean standIn = !this.nodes.isAvailable(node) && this.served.getIfPresent(base(id)) != null;
 			return standIn ? newStandIn(id) : null;
 		}
 		if (this.lifetime.isExpired(kept.data().maxInactiveInterval(), kept.access())) {
@@ -151,9 +155,14 @@ final class LocalFallback {
 		return (stored != null) ? new MemcachedSession(id, stored, this.idFormat, this.codec, this.lifetime) : null;
 	}
 
+	/** The random part of an id, which a session keeps when it moves to another node. */
+	private static String base(String id) {
+		return (id.length() > SessionIdFormat.BASE_LENGTH) ? id.substring(0, SessionIdFormat.BASE_LENGTH) : id;
+	}
+
 	/** The session was logged out: no stand-in for its id from now on. */
 	void forget(String id) {
-		this.served.invalidate(id);
+		this.served.invalidate(base(id));
 	}
 
 	private MemcachedSession newStandIn(String id) {

@@ -26,6 +26,9 @@ import org.jspecify.annotations.Nullable;
  */
 public final class SessionIdFormat {
 
+	/** The length of an id's random part: 128 bits as lowercase hex. */
+	static final int BASE_LENGTH = 32;
+
 	private static final Pattern SUFFIXED = Pattern.compile("[0-9a-f]{32}-([A-Za-z0-9_]{1,32})(\\.[A-Za-z0-9_]{1,32})?");
 
 	private static final Pattern PLAIN = Pattern.compile("[0-9a-f]{32}(\\.[A-Za-z0-9_]{1,32})?");
