@@ -99,6 +99,10 @@ class StandInAttackIT extends RepositoryITSupport {
 		other.save(two);
 
 		memcached.all().forEach((server) -> server.resume());
+		// both servers see every node back before either merges: what is tested here is the
+		// merge of two stand-ins, not a move by one server racing the other's merge
+		await().atMost(Duration.ofSeconds(15)).until(() -> storeOf(this.repository).availability().available()
+			.size() == 2 && storeOf(other).availability().available().size() == 2);
 
 		await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
 			MemcachedSession a = this.repository.findById(session.getId());
