@@ -133,7 +133,7 @@ class LockingAllIT {
 	void lock_LeftByADeadServer_ShouldBeTakenAfterItsExpiration() throws Exception {
 		String id = apps.newSession(app1);
 		// what a server that died while holding the lock leaves: a foreign token nobody extends
-		node(id).set("lock:" + id, "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII), 2);
+		lockNode(id).set(lockKey(id), "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII), 2);
 
 		long started = System.nanoTime();
 		HttpResponse<String> response = apps.post(app2, "/counter", id);
@@ -192,7 +192,16 @@ class LockingAllIT {
 	}
 
 	private static byte[] lockOf(String id) {
-		return node(id).get("lock:" + id);
+		return lockNode(id).get(lockKey(id));
+	}
+
+	/** The lock is the session's, not the id's: keyed by the id's 32-hex base. */
+	private static String lockKey(String id) {
+		return "lock:" + id.substring(0, 32);
+	}
+
+	private static MemcachedServer lockNode(String id) {
+		return memcached.node(apps.lockNode(app1, id));
 	}
 
 	private static MemcachedServer node(String id) {
