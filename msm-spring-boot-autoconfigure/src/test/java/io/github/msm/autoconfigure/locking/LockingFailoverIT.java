@@ -88,15 +88,41 @@ class LockingFailoverIT {
 				apps.lockRequests("timeout-failed", app1, app2), apps.lockRequests("skipped-unavailable", app1, app2));
 	}
 
-	/** A new session on the node whose id is also the home of its lock. */
-	private static String sessionWithItsLockOn(String nodeId) throws Exception {
-		for (int attempt = 0; attempt < 200; attempt++) {
-			String id = apps.newSession(app1);
-			if (id.endsWith("-" + nodeId) && apps.lockNode(app1, id).equals(nodeId)) {
-				return id;
-			}
+	@Test
+	void counter_OldCookieOnTwoServersRightAfterThePrimaryWasKilled_ShouldMoveOnceAndLoseNoIncrement()
+			throws Exception {
+		String oldId = sessionWithItsLockOn("n1");
+		apps.awaitBackupWrites();
+		memcached.node("n1").kill();
+		List<Callable<HttpResponse<String>>> increments = new ArrayList<>();
+		for (int i = 0; i < REQUESTS; i++) {
+			int instance = (i % 2 == 0) ? app1 : app2;
+			increments.add(() -> apps.post(instance, "/counter", oldId));
 		}
-		throw new AssertionError("no session on " + nodeId + " with its lock there in 200 attempts");
+
+		List<HttpResponse<String>> responses = apps.runTogether(increments);
+
+		String newId = oldId.substring(0, 32) + "-n2";
+		assertThat(responses).allSatisfy((response) -> {
+			assertThat(response.statusCode()).isEqualTo(200);
+			assertThat(response.body()).startsWith(newId + " ");
+		});
+		assertThat(apps.counter(app2, newId)).isEqualTo(1 + REQUESTS);
+	}
+
+	/**
+	 * A new session on the node whose id is also the home of its lock, once both
+	 * servers see every node up (a node killed by an earlier test is back).
+	 */
+	private static String sessionWithItsLockOn(String nodeId) {
+		String[] found = new String[1];
+		await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> {
+			String id = apps.newSession(app1);
+			found[0] = id;
+			return id.endsWith("-" + nodeId) && apps.lockNode(app1, id).equals(nodeId)
+					&& apps.lockNode(app2, id).equals(nodeId);
+		});
+		return found[0];
 	}
 
 }
