@@ -38,11 +38,15 @@ class StickyLockingIT {
 
 	private static int auto;
 
+	private static int autoAsync;
+
 	@BeforeAll
 	static void startInstances() {
 		all = apps.start(memcached, "--msm.sticky=true", "--msm.jvm-route=app1", "--msm.locking-mode=all");
 		auto = apps.start(memcached, "--msm.sticky=true", "--msm.jvm-route=app2", "--msm.locking-mode=auto",
 				"--msm.lock-timeout=1s");
+		autoAsync = apps.start(memcached, "--msm.sticky=true", "--msm.jvm-route=app3", "--msm.locking-mode=auto",
+				"--msm.sticky.async-writes=true");
 	}
 
 	@AfterAll
@@ -72,6 +76,19 @@ class StickyLockingIT {
 
 		assertThat(responses).allSatisfy((response) -> assertThat(response.statusCode()).isEqualTo(200));
 		assertThat(apps.counter(auto, id)).isEqualTo(1 + WRITERS);
+	}
+
+	@Test
+	void counter_ModeAutoWithAsyncWritesAfterTheRouteWasLearned_ShouldCountFifty() throws Exception {
+		String id = apps.newSession(autoAsync);
+		assertThat(apps.post(autoAsync, "/counter", id).body()).as("a queued change: the route is learned as modifying")
+			.endsWith(" 2");
+
+		List<HttpResponse<String>> responses = apps.runTogether(increments(autoAsync, id));
+
+		assertThat(responses).allSatisfy((response) -> assertThat(response.statusCode()).isEqualTo(200));
+		assertThat(apps.lockRequests("skipped-readonly", autoAsync)).as("no increment skipped its lock").isZero();
+		assertThat(apps.counter(autoAsync, id)).isEqualTo(2 + WRITERS);
 	}
 
 	@Test
