@@ -89,6 +89,22 @@ class SessionLocksIT {
 	}
 
 	@Test
+	void acquire_HomeNodeHung_ShouldLockBothIdsOnTheNextNodeAfterTheOperationTimeout() {
+		SessionLocks server1 = locks(Duration.ofSeconds(5));
+		SessionLocks server2 = locks(Duration.ofMillis(300));
+		memcached.node("n1").hang();
+
+		SessionLock held = server1.acquire(BASE + "-n1");
+
+		assertThat(held.outcome()).isEqualTo(SessionLock.Outcome.ACQUIRED);
+		assertThat(memcached.node("n2").get("lock:" + BASE)).as("the lock item on the next node").isNotNull();
+		SessionLock waiting = server2.acquire(BASE + "-n2");
+		assertThat(waiting.outcome()).isEqualTo(SessionLock.Outcome.TIMED_OUT);
+		server2.release(waiting);
+		server1.release(held);
+	}
+
+	@Test
 	void acquire_EveryNodeDown_ShouldRunUnlockedButQueueInsideTheServer() {
 		SessionLocks server = locks(Duration.ofMillis(300));
 		memcached.all().forEach((node) -> node.kill());
