@@ -17,7 +17,6 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -34,9 +33,10 @@ import org.springframework.session.web.http.CookieSerializer;
 import org.springframework.session.web.http.HttpSessionIdResolver;
 
 /**
- * Auto-configuration of session locking for non-sticky sessions: with
- * {@code msm.locking-mode} other than {@code none}, a filter before Spring Session's
- * holds each request's session lock in memcached for the whole request.
+ * Auto-configuration of session locking: with {@code msm.locking-mode} other than
+ * {@code none}, a filter before Spring Session's holds each request's session lock for
+ * the whole request; in memcached in non-sticky mode, inside this server in sticky mode
+ * ({@code msm.sticky=true}), where the server that holds a session is its only writer.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -50,7 +50,6 @@ public final class MsmLockingAutoConfiguration {
 
 	@Configuration(proxyBeanMethods = false)
 	@ConditionalOnExpression("!'${msm.locking-mode:none}'.trim().equalsIgnoreCase('none')")
-	@ConditionalOnBooleanProperty(name = "msm.sticky", havingValue = false, matchIfMissing = true)
 	static class LockingConfiguration {
 
 		@Bean
@@ -64,6 +63,9 @@ public final class MsmLockingAutoConfiguration {
 				NodeRing ring, SessionLockMetrics metrics) {
 			MsmPropertyChecks.apply("msm.lock-expiration", locking.getLockExpiration(), SessionLocks::checkExpiration);
 			MsmPropertyChecks.apply("msm.lock-timeout", locking.getLockTimeout(), SessionLocks::checkTimeout);
+			if (properties.isSticky()) {
+				return SessionLocks.localOnly(ring, locking.getLockExpiration(), locking.getLockTimeout(), metrics);
+			}
 			return new SessionLocks(store, ring, properties.getKeyPrefix(), locking.getLockExpiration(),
 					locking.getLockTimeout(), metrics);
 		}

@@ -9,7 +9,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * Configuration properties of session locking (non-sticky mode), under {@code msm.}
+ * Configuration properties of session locking (both modes), under {@code msm.}
  * like the store's own; kept apart from {@link MsmProperties} because only the locking
  * filter reads them.
  *
@@ -22,7 +22,8 @@ public class MsmLockingProperties {
 	/**
 	 * Which requests lock their session, so that concurrent requests of one session run
 	 * one after the other: none, all, auto (all but routes seen to only read the session)
-	 * or uri-pattern (paths matching msm.locking-uri-pattern).
+	 * or uri-pattern (paths matching msm.locking-uri-pattern). Non-sticky mode locks in
+	 * memcached, across servers; sticky mode inside the server that holds the session.
 	 */
 	private LockingMode lockingMode = LockingMode.NONE;
 
@@ -36,7 +37,8 @@ public class MsmLockingProperties {
 	/**
 	 * How long a lock lives in memcached unless its request extends it: how long the lock
 	 * of a server that died mid-request blocks its session. Whole seconds; running
-	 * requests extend their lock every third of it.
+	 * requests extend their lock every third of it. Sticky mode keeps no lock in memcached
+	 * and uses it only as the Retry-After of a request refused on lock timeout.
 	 */
 	private Duration lockExpiration = Duration.ofSeconds(5);
 

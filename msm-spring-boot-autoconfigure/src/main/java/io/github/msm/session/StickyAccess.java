@@ -188,6 +188,8 @@ public final class StickyAccess {
 					access.lastAccessedTime()), false, false);
 		}
 		if (queue && current != null && !changes.isNew() && !changes.isRenamed() && current.id.equals(changes.id())) {
+			// a queued change is a change too: locking-mode=auto learns its route as modifying
+			SessionWriteSignal.raise();
 			Data next = this.repository.parts().writer.planner().plan(current.local, changes);
 			StoredSession local = new StoredSession(next, current.written.cas(), next.access());
 			session.saved(changes, local);

@@ -44,12 +44,19 @@ class MsmLockingAutoConfigurationTests {
 	}
 
 	@Test
-	void modeAllInStickyModeTakesNoLocks() {
+	void modeAll_InStickyMode_ShouldLockInsideTheServerOnly() {
 		this.contextRunner.withPropertyValues("msm.locking-mode=all", "msm.sticky=true", "msm.jvm-route=app1")
 			.run((context) -> {
 				assertThat(context).hasNotFailed();
-				assertThat(context).doesNotHaveBean(SessionLocks.class);
+				assertThat(context.getBean(SessionLocks.class).isDistributed()).isFalse();
+				assertThat(context).hasBean("msmSessionLockFilter");
 			});
+	}
+
+	@Test
+	void modeAll_InNonStickyMode_ShouldLockInMemcached() {
+		this.contextRunner.withPropertyValues("msm.locking-mode=all")
+			.run((context) -> assertThat(context.getBean(SessionLocks.class).isDistributed()).isTrue());
 	}
 
 	@Test

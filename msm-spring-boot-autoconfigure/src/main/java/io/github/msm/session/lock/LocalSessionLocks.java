@@ -8,8 +8,10 @@ import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Queues the requests of one session inside this JVM, first come first served, so that
- * only one of them at a time polls memcached for the session's lock.
+ * Queues the requests of one session inside this JVM, first come first served: in sticky
+ * mode that is the session's lock; in non-sticky mode it lets only one of them at a time
+ * poll memcached for the session's lock item. Keyed by the session's base, so requests
+ * carrying different ids of one session queue together.
  *
  * <p>
  * A permit, not a {@code ReentrantLock}: an async request releases it on another thread
@@ -25,7 +27,7 @@ final class LocalSessionLocks {
 
 	/**
 	 * Waits for the session's permit.
-	 * @param id the session id
+	 * @param id the session's base (or any key naming the session)
 	 * @param timeoutNanos how long to wait at most
 	 * @return the permit, or {@code null} when the wait timed out or was interrupted
 	 */

@@ -7,9 +7,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One request's claim on its session: the place in this JVM's queue and, when
- * {@link Outcome#ACQUIRED}, the lock item in memcached with the owner token that only
- * this request knows. Hand it back to {@link SessionLocks#release(SessionLock)} exactly
- * once, whatever the outcome.
+ * {@link Outcome#ACQUIRED} in non-sticky mode, the lock item in memcached with the owner
+ * token that only this request knows. Hand it back to
+ * {@link SessionLocks#release(SessionLock)} exactly once, whatever the outcome.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -26,9 +26,9 @@ public final class SessionLock {
 		TIMED_OUT,
 
 		/**
-		 * The session's node is down or failing: no lock can be taken there, and the
-		 * session moves to another node at this request. Requests of this JVM still
-		 * queue.
+		 * No node that could hold the lock item answers (every node is down, or the
+		 * lock's node refused the call): the request runs without a memcached lock.
+		 * Requests of this JVM still queue.
 		 */
 		UNAVAILABLE
 
@@ -36,7 +36,7 @@ public final class SessionLock {
 
 	private final String sessionId;
 
-	private final MemcachedNode node;
+	private final @Nullable MemcachedNode node;
 
 	private final String key;
 
@@ -57,7 +57,7 @@ public final class SessionLock {
 
 	boolean released;
 
-	SessionLock(String sessionId, MemcachedNode node, String key, byte[] token, Outcome outcome,
+	SessionLock(String sessionId, @Nullable MemcachedNode node, String key, byte[] token, Outcome outcome,
 			LocalSessionLocks.@Nullable Permit permit, long waitedNanos, long cas) {
 		this.sessionId = sessionId;
 		this.node = node;
@@ -77,7 +77,7 @@ public final class SessionLock {
 		return this.outcome;
 	}
 
-	/** Whether this request holds the session's lock in memcached. */
+	/** Whether this request holds the session's lock (in memcached, or in sticky mode this JVM's). */
 	public boolean isHeld() {
 		return this.outcome == Outcome.ACQUIRED;
 	}
@@ -87,7 +87,8 @@ public final class SessionLock {
 		return this.waitedNanos;
 	}
 
-	MemcachedNode node() {
+	/** The node of our lock item; {@code null} when no item is held (sticky mode, or not acquired). */
+	@Nullable MemcachedNode node() {
 		return this.node;
 	}
 

@@ -34,14 +34,18 @@ import org.springframework.util.Assert;
  *
  * <p>
  * The session id is read the way Spring Session reads it, with the same
- * {@link HttpSessionIdResolver}; only an id of this store's format naming a configured
- * node locks, so a hostile cookie never reaches memcached. A request without a session
- * id never locks: it can only create a new session, which nobody else knows yet.
+ * {@link HttpSessionIdResolver}; only an id of this store's format locks (see
+ * {@link SessionLocks#isLockable}), so a hostile cookie never reaches memcached. A
+ * request without a session id never locks: it can only create a new session, which
+ * nobody else knows yet.
  *
  * <p>
- * Invalidation needs no extra step: the request that invalidates (or changes the id of)
- * its session holds the lock of the id it came with and removes it at release, after
- * the session's keys are gone.
+ * Invalidation needs no extra step: the request that invalidates its session holds the
+ * session's lock and removes it at release, after the session's keys are gone. A login
+ * ({@code changeSessionId}) gives the session a new base, hence a new lock: the renaming
+ * request keeps the old base's lock until it ends; requests still carrying the old id
+ * then find the old id's tombstone, which does not lead to the new id, and the new id
+ * reaches the client only with the response, after the session was committed under it.
  *
  * @author msm-spring-boot
  * @since 0.1.0

@@ -46,7 +46,7 @@ public final class SessionLockMetrics {
 		this.skippedReadOnly = requests(registry, "skipped-readonly",
 				"Requests that did not lock: their route is known to only read the session, or does not match msm.locking-uri-pattern");
 		this.skippedUnavailable = requests(registry, "skipped-unavailable",
-				"Requests that ran without a lock because the session's node was down (the session moves)");
+				"Requests that ran without a memcached lock because no node that could hold it answered");
 		this.lost = Counter.builder("msm.lock.lost")
 			.description("Locks found expired or taken by another request while their request still ran")
 			.register(registry);

@@ -3,35 +3,36 @@ package io.github.msm.session.lock;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 import io.github.msm.session.SessionIdFormat;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.storage.MemcachedStore;
-import io.github.msm.session.storage.StoredValue;
-import io.github.msm.session.storage.WriteOutcome;
-import io.github.msm.session.storage.WriteResult;
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.util.Assert;
 
 /**
- * Session locks in memcached: {@code lock:<prefix><id>} on the session's node, holding a
- * random owner token.
+ * Session locks, one per session, not per id: every id of a session starts with the same
+ * 32 random hex characters (its <em>base</em>), whatever node ({@code -n1}, {@code -n2}
+ * after a failover) or route ({@code .app1}) it names, and the lock is the base's. Two
+ * requests that carry different ids of one session (an old and a new cookie) therefore
+ * wait for each other.
  *
+ * <p>
+ * A request first queues inside this JVM, first come first served, behind the other
+ * requests of its session (see {@link LocalSessionLocks}). In sticky mode that is the
+ * whole lock: the server that holds the session is its only writer
+ * ({@link #localOnly}). In non-sticky mode the request at the head then takes the
+ * session's lock item in memcached, {@code lock:<prefix><base>} on the node
+ * {@link LockPlacement} picks from the base (the first node up in ring order from the
+ * base's home node), holding a random owner token:
  * <ul>
  * <li><strong>Acquire</strong>: {@code add} with the lock expiration as TTL; while the
- * key exists, try again with jittered exponential back-off until the lock timeout.
- * Requests of one session in this JVM queue first (see {@link LocalSessionLocks}), so
- * at most one of them polls memcached.</li>
+ * key exists, try again with jittered exponential back-off until the lock timeout. A
+ * lock node that fails the {@code add} is marked down and the next node up is
+ * tried.</li>
  * <li><strong>Extend</strong>: every third of the expiration, a compare-and-set of our
  * own item with a fresh TTL, so a long request keeps its lock; a compare-and-set that
  * finds another value means the lock was lost, which is logged and counted.</li>
@@ -42,34 +43,28 @@ import org.springframework.util.Assert;
  * expired can never remove the lock of the request that took it next (msm #192,
  * #283).</li>
  * </ul>
- * A node that is down gives {@link SessionLock.Outcome#UNAVAILABLE} at once: the
- * session moves to another node at this request, and failing the request would turn a
- * node failure into an outage.
+ * When no node that could hold the item answers, {@link SessionLock.Outcome#UNAVAILABLE}
+ * comes at once: failing the request would turn a memcached outage into an outage of the
+ * application.
  *
  * @author msm-spring-boot
  * @since 0.1.0
  */
 public final class SessionLocks implements AutoCloseable {
 
-	private static final Log logger = LogFactory.getLog(SessionLocks.class);
-
-	private static final byte[] RELEASED = "released".getBytes(StandardCharsets.US_ASCII);
-
-	private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
-
-	private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
-
 	private static final HexFormat HEX = HexFormat.of();
+
+	private static final byte[] NO_TOKEN = new byte[0];
 
 	private final SecureRandom random = new SecureRandom();
 
 	private final LocalSessionLocks local = new LocalSessionLocks();
 
-	private final MemcachedStore store;
-
 	private final SessionIdFormat idFormat;
 
-	private final String keyPrefix;
+	private final @Nullable LockItems items;
+
+	private final @Nullable LockPlacement placement;
 
 	private final int expirationSeconds;
 
@@ -77,11 +72,10 @@ public final class SessionLocks implements AutoCloseable {
 
 	private final SessionLockMetrics metrics;
 
-	private final ScheduledThreadPoolExecutor extender;
-
 	/**
+	 * Locks across servers, in memcached (non-sticky mode).
 	 * @param store the memcached access
-	 * @param ring the nodes, to find a session's node from its id
+	 * @param ring the nodes, to check ids and place lock items
 	 * @param keyPrefix the store's key prefix ({@code msm.key-prefix})
 	 * @param expiration TTL of a lock item, whole seconds, at least 1 s: how long a lock
 	 * whose request died blocks its session
@@ -90,20 +84,35 @@ public final class SessionLocks implements AutoCloseable {
 	 */
 	public SessionLocks(MemcachedStore store, NodeRing ring, String keyPrefix, Duration expiration, Duration timeout,
 			SessionLockMetrics metrics) {
+		this(ring, store, keyPrefix, expiration, timeout, metrics);
+	}
+
+	private SessionLocks(NodeRing ring, @Nullable MemcachedStore store, String keyPrefix, Duration expiration,
+			Duration timeout, SessionLockMetrics metrics) {
 		checkExpiration(expiration);
 		checkTimeout(timeout);
-		this.store = store;
 		this.idFormat = new SessionIdFormat(ring);
-		this.keyPrefix = keyPrefix;
 		this.expirationSeconds = (int) expiration.toSeconds();
 		this.timeoutNanos = timeout.toNanos();
 		this.metrics = metrics;
-		this.extender = new ScheduledThreadPoolExecutor(1, (task) -> {
-			Thread thread = new Thread(task, "msm-lock-extender");
-			thread.setDaemon(true);
-			return thread;
-		});
-		this.extender.setRemoveOnCancelPolicy(true);
+		LockPlacement placement = (store != null) ? new LockPlacement(ring, store.availability()) : null;
+		this.placement = placement;
+		this.items = (store != null && placement != null)
+				? new LockItems(store, placement, keyPrefix, this.expirationSeconds, metrics) : null;
+	}
+
+	/**
+	 * Locks inside this JVM only, for sticky mode: the server that holds a session is its
+	 * only writer, so its requests need only wait for each other; no memcached call.
+	 * @param ring the nodes, to check ids
+	 * @param expiration only for {@code Retry-After} of a request refused on timeout
+	 * @param timeout how long a request waits for its lock, at least 0
+	 * @param metrics where waits are counted
+	 * @return the locks
+	 */
+	public static SessionLocks localOnly(NodeRing ring, Duration expiration, Duration timeout,
+			SessionLockMetrics metrics) {
+		return new SessionLocks(ring, null, "", expiration, timeout, metrics);
 	}
 
 	/**
@@ -132,134 +141,74 @@ public final class SessionLocks implements AutoCloseable {
 		return Duration.ofSeconds(this.expirationSeconds);
 	}
 
-	/**
-	 * The memcached key of a session's lock.
-	 * @param keyPrefix the store's key prefix
-	 * @param sessionId a valid session id
-	 * @return {@code lock:<prefix><id>}
-	 */
-	public static String key(String keyPrefix, String sessionId) {
-		return "lock:" + keyPrefix + sessionId;
+	/** Whether locks are taken in memcached (non-sticky mode) or only inside this JVM (sticky). */
+	public boolean isDistributed() {
+		return this.items != null;
 	}
 
 	/**
-	 * Whether an id can be locked: it has this store's format and names a configured node.
-	 * Checked before anything is sent, so a hostile cookie never reaches memcached.
+	 * The memcached key of a session's lock: the same for every id of the session.
+	 * @param keyPrefix the store's key prefix
+	 * @param sessionId a valid session id, or its base
+	 * @return {@code lock:<prefix><base>}
+	 */
+	public static String key(String keyPrefix, String sessionId) {
+		return "lock:" + keyPrefix + LockPlacement.base(sessionId);
+	}
+
+	/**
+	 * The node that holds the session's lock item now, as this server sees the nodes.
+	 * @param sessionId a valid session id
+	 * @return the node; {@code null} in sticky mode or when no node is up
+	 */
+	public @Nullable MemcachedNode lockNode(String sessionId) {
+		return (this.placement != null) ? this.placement.nodeFor(LockPlacement.base(sessionId)) : null;
+	}
+
+	/**
+	 * Whether an id can be locked: it has this store's format, with a configured node or
+	 * none (a session kept in memory while no node was up). Checked before anything is
+	 * sent, so a hostile cookie never reaches memcached.
 	 * @param sessionId an id from anywhere
 	 */
 	public boolean isLockable(String sessionId) {
-		return this.idFormat.nodeOf(sessionId) != null;
+		return this.idFormat.nodeOf(sessionId) != null || this.idFormat.isLocal(sessionId);
 	}
 
 	/**
 	 * Waits for the session's lock, at most the lock timeout.
 	 * @param sessionId an id from anywhere, including a hostile cookie
 	 * @return the claim, to be released in any case; {@code null} when the id is not a
-	 * valid id of a memcached node (nothing to lock, nothing was sent)
+	 * valid id of this store (nothing to lock, nothing was sent)
 	 */
 	public @Nullable SessionLock acquire(String sessionId) {
-		MemcachedNode node = this.idFormat.nodeOf(sessionId);
-		if (node == null) {
+		if (!isLockable(sessionId)) {
 			return null;
 		}
 		long start = System.nanoTime();
-		long deadline = start + this.timeoutNanos;
-		String key = key(this.keyPrefix, sessionId);
-		byte[] token = newToken();
-		LocalSessionLocks.Permit permit = this.local.acquire(sessionId, this.timeoutNanos);
+		String base = LockPlacement.base(sessionId);
+		String key = (this.items != null) ? this.items.key(base) : "";
+		LocalSessionLocks.Permit permit = this.local.acquire(base, this.timeoutNanos);
 		if (permit == null) {
-			return claim(sessionId, node, key, token, SessionLock.Outcome.TIMED_OUT, null, start, 0);
+			return claim(sessionId, null, key, NO_TOKEN, SessionLock.Outcome.TIMED_OUT, null, start, 0);
 		}
-		long backoff = FIRST_BACKOFF_NANOS;
-		while (true) {
-			WriteOutcome added = this.store.add(node, key, this.expirationSeconds, token);
-			if (added.isOk()) {
-				return claim(sessionId, node, key, token, SessionLock.Outcome.ACQUIRED, permit, start, added.cas());
-			}
-			if (added.result() != WriteResult.CONFLICT) {
-				return claim(sessionId, node, key, token, SessionLock.Outcome.UNAVAILABLE, permit, start, 0);
-			}
-			if (!this.store.canDeleteIfUnchanged()) {
-				WriteOutcome taken = takeOverReleased(node, key, token);
-				if (taken != null) {
-					return claim(sessionId, node, key, token, SessionLock.Outcome.ACQUIRED, permit, start, taken.cas());
-				}
-			}
-			long left = deadline - System.nanoTime();
-			if (left <= 0 || Thread.currentThread().isInterrupted()) {
-				return claim(sessionId, node, key, token, SessionLock.Outcome.TIMED_OUT, permit, start, 0);
-			}
-			long pause = Math.min(left, backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
-			LockSupport.parkNanos(pause);
-			backoff = Math.min(MAX_BACKOFF_NANOS, backoff * 2);
+		if (this.items == null) {
+			return claim(sessionId, null, key, NO_TOKEN, SessionLock.Outcome.ACQUIRED, permit, start, 0);
 		}
+		byte[] token = newToken();
+		LockItems.Taken taken = this.items.take(base, token, start + this.timeoutNanos);
+		return claim(sessionId, taken.node(), key, token, taken.outcome(), permit, start, taken.cas());
 	}
 
-	/** Text protocol: a lock released by overwriting it with the marker is free to take. */
-	private @Nullable WriteOutcome takeOverReleased(MemcachedNode node, String key, byte[] token) {
-		StoredValue value = this.store.get(node, key);
-		if (value == null || !Arrays.equals(value.bytes(), RELEASED)) {
-			return null;
-		}
-		WriteOutcome taken = this.store.cas(node, key, value.cas(), this.expirationSeconds, token);
-		return taken.isOk() ? taken : null;
-	}
-
-	private SessionLock claim(String sessionId, MemcachedNode node, String key, byte[] token,
+	private SessionLock claim(String sessionId, @Nullable MemcachedNode node, String key, byte[] token,
 			SessionLock.Outcome outcome, LocalSessionLocks.@Nullable Permit permit, long start, long cas) {
 		long waited = System.nanoTime() - start;
 		this.metrics.waited(outcome, waited);
 		SessionLock lock = new SessionLock(sessionId, node, key, token, outcome, permit, waited, cas);
-		if (outcome == SessionLock.Outcome.ACQUIRED) {
-			long period = Math.max(TimeUnit.SECONDS.toMillis(this.expirationSeconds) / 3, 300);
-			lock.extension = this.extender.scheduleWithFixedDelay(() -> extend(lock), period, period,
-					TimeUnit.MILLISECONDS);
+		if (outcome == SessionLock.Outcome.ACQUIRED && node != null && this.items != null) {
+			this.items.scheduleExtension(lock);
 		}
 		return lock;
-	}
-
-	/** Renews our lock item's TTL, only if it is still ours. Runs on the extender thread. */
-	private void extend(SessionLock lock) {
-		synchronized (lock) {
-			if (lock.released || lock.lost) {
-				return;
-			}
-			long cas = lock.cas;
-			if (cas == 0) {
-				StoredValue value = this.store.get(lock.node(), lock.key());
-				if (value == null) {
-					if (this.store.availability().isAvailable(lock.node())) {
-						lost(lock, "expired");
-					}
-					return;
-				}
-				if (!Arrays.equals(value.bytes(), lock.token())) {
-					lost(lock, "taken by another request");
-					return;
-				}
-				cas = value.cas();
-			}
-			WriteOutcome extended = this.store.cas(lock.node(), lock.key(), cas, this.expirationSeconds, lock.token());
-			switch (extended.result()) {
-				case OK -> lock.cas = extended.cas();
-				case CONFLICT -> lost(lock, "taken by another request");
-				case NOT_FOUND -> lost(lock, "expired");
-				default -> {
-					// the node failed; the next period tries again
-				}
-			}
-		}
-	}
-
-	private void lost(SessionLock lock, String how) {
-		lock.lost = true;
-		this.metrics.lost();
-		logger.warn("The lock of session " + lock.sessionId() + " was " + how + " while its request still ran"
-				+ " (was the lock item evicted, or the node restarted?); other requests of the session may run"
-				+ " concurrently with it");
-		if (lock.extension != null) {
-			lock.extension.cancel(false);
-		}
 	}
 
 	/**
@@ -277,11 +226,11 @@ public final class SessionLocks implements AutoCloseable {
 				return;
 			}
 			lock.released = true;
-			remove = lock.isHeld() && !lock.lost;
+			remove = lock.isHeld() && !lock.lost && lock.node() != null;
 		}
 		try {
-			if (remove) {
-				removeOwnItem(lock);
+			if (remove && this.items != null) {
+				this.items.removeOwnItem(lock);
 			}
 		}
 		finally {
@@ -289,29 +238,6 @@ public final class SessionLocks implements AutoCloseable {
 			if (permit != null) {
 				permit.release();
 			}
-		}
-	}
-
-	private void removeOwnItem(SessionLock lock) {
-		long cas = lock.cas;
-		if (cas == 0) {
-			StoredValue value = this.store.get(lock.node(), lock.key());
-			if (value == null || !Arrays.equals(value.bytes(), lock.token())) {
-				if (value != null) {
-					lost(lock, "taken by another request");
-				}
-				return;
-			}
-			cas = value.cas();
-		}
-		WriteResult result = this.store.canDeleteIfUnchanged()
-				? this.store.deleteIfUnchanged(lock.node(), lock.key(), cas)
-				: this.store.cas(lock.node(), lock.key(), cas, 1, RELEASED).result();
-		if (result == WriteResult.CONFLICT) {
-			lost(lock, "taken by another request");
-		}
-		else if (result == WriteResult.NOT_FOUND && logger.isDebugEnabled()) {
-			logger.debug("The lock of session " + lock.sessionId() + " had expired at release");
 		}
 	}
 
@@ -324,7 +250,9 @@ public final class SessionLocks implements AutoCloseable {
 	/** Stops extending locks; held ones expire by themselves. */
 	@Override
 	public void close() {
-		this.extender.shutdownNow();
+		if (this.items != null) {
+			this.items.close();
+		}
 	}
 
 }

@@ -133,7 +133,7 @@ class LockingAllIT {
 	void lock_LeftByADeadServer_ShouldBeTakenAfterItsExpiration() throws Exception {
 		String id = apps.newSession(app1);
 		// what a server that died while holding the lock leaves: a foreign token nobody extends
-		node(id).set("lock:" + id, "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII), 2);
+		lockNode(id).set(lockKey(id), "0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.US_ASCII), 2);
 
 		long started = System.nanoTime();
 		HttpResponse<String> response = apps.post(app2, "/counter", id);
@@ -167,6 +167,37 @@ class LockingAllIT {
 	}
 
 	@Test
+	void login_WhileRequestsWithTheOldIdWait_ShouldLetThemIntoNoSessionAndCountEveryNewIdRequest() throws Exception {
+		String oldId = apps.newSession(app1);
+		Future<HttpResponse<String>> login = apps.submit(() -> apps.post(app1, "/login?sleepMs=500", oldId));
+		awaitLock(oldId);
+		List<Future<HttpResponse<String>>> oldCookie = new ArrayList<>();
+		for (int i = 0; i < 10; i++) {
+			int instance = (i % 2 == 0) ? app1 : app2;
+			oldCookie.add(apps.submit(() -> apps.post(instance, "/counter", oldId)));
+		}
+
+		String newId = login.get(20, TimeUnit.SECONDS).body().split(" ")[0];
+
+		assertThat(newId.substring(0, 32)).as("a login gives a new base, hence a new lock")
+			.isNotEqualTo(oldId.substring(0, 32));
+		for (Future<HttpResponse<String>> waited : oldCookie) {
+			String[] answer = waited.get(20, TimeUnit.SECONDS).body().split(" ");
+			assertThat(answer[0]).as("a request with the pre-login id never enters the renamed session")
+				.isNotIn(oldId, newId);
+			assertThat(answer[1]).isEqualTo("1");
+		}
+		List<Callable<HttpResponse<String>>> increments = new ArrayList<>();
+		for (int i = 0; i < 20; i++) {
+			int instance = (i % 2 == 0) ? app1 : app2;
+			increments.add(() -> apps.post(instance, "/counter", newId));
+		}
+		assertThat(apps.runTogether(increments))
+			.allSatisfy((response) -> assertThat(response.statusCode()).isEqualTo(200));
+		assertThat(apps.counter(app2, newId)).isEqualTo(1 + 20);
+	}
+
+	@Test
 	void hostileCookie_ShouldNotReachMemcached() throws Exception {
 		memcached.resetStats();
 
@@ -192,7 +223,16 @@ class LockingAllIT {
 	}
 
 	private static byte[] lockOf(String id) {
-		return node(id).get("lock:" + id);
+		return lockNode(id).get(lockKey(id));
+	}
+
+	/** The lock is the session's, not the id's: keyed by the id's 32-hex base. */
+	private static String lockKey(String id) {
+		return "lock:" + id.substring(0, 32);
+	}
+
+	private static MemcachedServer lockNode(String id) {
+		return memcached.node(apps.lockNode(app1, id));
 	}
 
 	private static MemcachedServer node(String id) {

@@ -64,6 +64,16 @@ public class LockingApplication {
 			return "hello";
 		}
 
+		/** A login: a new id (session fixation protection), then the user is set, slowly if asked. */
+		@PostMapping("/login")
+		String login(HttpServletRequest request, @RequestParam(defaultValue = "0") long sleepMs)
+				throws InterruptedException {
+			String id = request.changeSessionId();
+			Thread.sleep(sleepMs);
+			request.getSession().setAttribute("user", "alice");
+			return id + " " + request.getSession().getAttribute("counter");
+		}
+
 		@DeleteMapping("/session")
 		String invalidate(HttpServletRequest request, @RequestParam(defaultValue = "0") long sleepMs)
 				throws InterruptedException {

@@ -16,6 +16,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import io.github.msm.session.MemcachedSessionRepository;
+import io.github.msm.session.lock.SessionLocks;
+import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.test.MemcachedServers;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -87,6 +89,13 @@ final class LockingApps implements AutoCloseable {
 	/** The counter of the session as an instance reads it. */
 	int counter(int instance, String sessionId) throws IOException, InterruptedException {
 		return Integer.parseInt(get(instance, "/counter", sessionId).body().split(" ")[1]);
+	}
+
+	/** The id of the node that holds the session's lock item, as an instance sees the nodes. */
+	String lockNode(int instance, String sessionId) {
+		MemcachedNode node = this.contexts.get(instance).getBean(SessionLocks.class).lockNode(sessionId);
+		assertThat(node).as("a node up to hold the lock of " + sessionId).isNotNull();
+		return node.id();
 	}
 
 	/** Drains every instance's backup queue, so that what the nodes counted is final. */

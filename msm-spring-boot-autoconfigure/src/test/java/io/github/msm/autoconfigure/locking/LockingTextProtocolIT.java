@@ -53,9 +53,10 @@ class LockingTextProtocolIT {
 
 		assertThat(responses).allSatisfy((response) -> assertThat(response.statusCode()).isEqualTo(200));
 		assertThat(apps.counter(1, id)).isEqualTo(31);
-		String node = id.substring(id.lastIndexOf('-') + 1);
+		String node = apps.lockNode(0, id);
 		await().atMost(Duration.ofSeconds(5))
-			.untilAsserted(() -> assertThat(memcached.node(node).get("lock:" + id)).as("released: absent or marker")
+			.untilAsserted(() -> assertThat(memcached.node(node).get("lock:" + id.substring(0, 32)))
+				.as("released: absent or marker")
 				.satisfiesAnyOf((bytes) -> assertThat(bytes).isNull(),
 						(bytes) -> assertThat(new String(bytes)).isEqualTo("released")));
 	}
