@@ -1,0 +1,165 @@
+package io.github.msm.session;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+
+import io.github.msm.session.node.MemcachedNode;
+import io.github.msm.session.node.NodeRing;
+import io.github.msm.test.MemcachedServers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A backup lane holds one write per key, keeps no record of a write after it was
+ * answered or dropped, keeps the writes of a session in order, and makes a request wait
+ * for its own backup write when it runs too far behind. The lanes are held (as a slow or
+ * overloaded backup node holds them) to make them run behind.
+ */
+class BackupLaneIT extends RepositoryITSupport {
+
+	@RegisterExtension
+	static final MemcachedServers memcached = MemcachedServers.nodes(3);
+
+	@Override
+	MemcachedServers servers() {
+		return memcached;
+	}
+
+	@Test
+	void writeData_WhenTheLaneIsFull_ShouldBeCountedAndKeepNoRecordOnceDrained() {
+		this.repository.setBackupMaxLag(Duration.ofHours(1));
+		CountDownLatch release = hold("n2");
+		int saves = BackupWriter.LANE_CAPACITY + 300;
+		try {
+			for (int i = 0; i < saves; i++) {
+				MemcachedSession session = sessionOn(this.repository, "n1");
+				session.setAttribute("payload", "x".repeat(200));
+				this.repository.save(session);
+			}
+			assertThat(backup().queuedRecords()).isEqualTo(BackupWriter.LANE_CAPACITY);
+		}
+		finally {
+			release.countDown();
+		}
+		this.repository.awaitBackupWrites();
+
+		assertThat(dropped()).isEqualTo(300);
+		assertThat(this.repository.backupQueueDepth()).isZero();
+		assertThat(backup().queuedRecords()).isZero();
+		assertThat(memcached.node("n2").stat("curr_items")).isEqualTo(BackupWriter.LANE_CAPACITY);
+	}
+
+	@Test
+	void writeData_AfterTheWriterClosed_ShouldBeCountedAndKeepNoRecord() {
+		BackupWriter backup = backup();
+		backup.close();
+
+		backup.writeData("s", node("n2"), "bak:s", 1, 0, new byte[] { 1 });
+
+		assertThat(dropped()).isEqualTo(1);
+		assertThat(backup.queued("s")).isNull();
+		assertThat(backup.queuedRecords()).isZero();
+	}
+
+	@Test
+	void save_OfOneSessionFasterThanItsLane_ShouldQueueOnlyItsNewestVersion() {
+		MemcachedSession session = sessionOn(this.repository, "n1");
+		this.repository.save(session);
+		this.repository.awaitBackupWrites();
+		this.repository.setBackupMaxLag(Duration.ofHours(1));
+		session = this.repository.findById(session.getId());
+		CountDownLatch release = hold("n2");
+		try {
+			for (int i = 1; i <= 50; i++) {
+				MemcachedSession read = this.repository.findById(session.getId());
+				read.setAttribute("counter", i);
+				this.repository.save(read);
+			}
+			assertThat(this.repository.backupQueueDepth()).isEqualTo(1);
+			memcached.node("n2").resetStats();
+		}
+		finally {
+			release.countDown();
+		}
+		this.repository.awaitBackupWrites();
+
+		byte[] primary = memcached.node("n1").get(session.getId());
+		assertThat(memcached.node("n2").get("bak:" + session.getId())).isEqualTo(primary);
+		assertThat(readable(primary).attributes()).containsKey("counter");
+		assertThat(memcached.node("n2").stat("cmd_set")).as("backup writes of 50 changes").isLessThanOrEqualTo(2);
+	}
+
+	@Test
+	void writeTombstone_BetweenQueuedDataWrites_ShouldNotBeOvertakenByEither() {
+		BackupWriter backup = backup();
+		MemcachedNode n2 = node("n2");
+		byte[] older = SessionCodec.encodeData(dataOfVersion(5));
+		byte[] newer = SessionCodec.encodeData(dataOfVersion(6));
+		CountDownLatch release = hold("n2");
+		try {
+			backup.writeData("s", n2, "bak:s", 5, 0, older);
+			backup.writeTombstone("s", n2, "bak:s", 0, SessionCodec.tombstone());
+			backup.writeData("s", n2, "bak:s", 6, 0, newer);
+			assertThat(backup.queued("s")).as("no data write is pending after the tombstone").isNull();
+		}
+		finally {
+			release.countDown();
+		}
+		backup.flush();
+
+		assertThat(SessionCodec.isTombstone(memcached.node("n2").get("bak:s"))).isTrue();
+		assertThat(backup.queuedRecords()).isZero();
+	}
+
+	@Test
+	void save_WhenItsLaneIsBehindMoreThanTheMaxLag_ShouldReturnOnlyOnceItsBackupIsWritten() throws Exception {
+		this.repository.setBackupMaxLag(Duration.ofMillis(50));
+		CountDownLatch release = hold("n2");
+		MemcachedSession first = sessionOn(this.repository, "n1");
+		MemcachedSession second = sessionOn(this.repository, "n1");
+		Thread saving;
+		try {
+			this.repository.save(first);
+			await().until(() -> this.repository.backupLag().compareTo(Duration.ofMillis(50)) > 0);
+			saving = new Thread(() -> this.repository.save(second));
+			saving.start();
+			await().until(() -> this.repository.backupQueueDepth() == 2);
+
+			assertThat(saving.isAlive()).as("the save waits for its backup write").isTrue();
+		}
+		finally {
+			release.countDown();
+		}
+		saving.join();
+
+		assertThat(memcached.node("n2").get("bak:" + second.getId())).isNotNull();
+	}
+
+	private CountDownLatch hold(String nodeId) {
+		CountDownLatch release = new CountDownLatch(1);
+		backup().holdLane(node(nodeId), release);
+		return release;
+	}
+
+	private BackupWriter backup() {
+		return this.repository.parts().backup;
+	}
+
+	private double dropped() {
+		return this.registry.counter("msm.backup.write.dropped").count();
+	}
+
+	private static MemcachedNode node(String nodeId) {
+		return NodeRing.parse(java.util.List.of(memcached.nodesProperty())).node(nodeId);
+	}
+
+	private static SessionCodec.Data dataOfVersion(long version) {
+		java.time.Instant now = java.time.Instant.now();
+		return new SessionCodec.Data((byte) 1, now, Duration.ofMinutes(30), version,
+				new SessionCodec.Access(now, Duration.ZERO, Long.MAX_VALUE), java.util.Map.of());
+	}
+
+}
