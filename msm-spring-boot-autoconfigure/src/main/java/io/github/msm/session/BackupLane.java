@@ -58,6 +58,15 @@ final class BackupLane {
 	/** The newest data write of each session, unsent or being sent. */
 	private final Map<String, PendingBackup> newestData = new HashMap<>();
 
+	/**
+	 * When the oldest write not yet answered was made ({@link System#nanoTime()}); 0 when
+	 * the lane is empty. Written under the lock, read without it for every write.
+	 */
+	private volatile long oldestSince;
+
+	/** Whether the thread waits for writes (so that only then a write wakes it). */
+	private boolean idle;
+
 	private boolean closed;
 
 	private @Nullable CountDownLatch hold;
@@ -102,9 +111,14 @@ final class BackupLane {
 					return existing;
 				}
 				if (this.pending.size() < this.capacity) {
+					if (this.pending.isEmpty() && this.inFlight.isEmpty()) {
+						this.oldestSince = write.since();
+					}
 					this.pending.put(write.key(), write);
 					index(write);
-					this.changed.signalAll();
+					if (this.idle) {
+						this.changed.signal();
+					}
 					return write;
 				}
 				what = write.describe() + " (backup queue full)";
@@ -167,23 +181,8 @@ final class BackupLane {
 	 * lane is empty.
 	 */
 	long lagNanos() {
-		long oldest;
-		this.lock.lock();
-		try {
-			if (!this.inFlight.isEmpty()) {
-				oldest = this.inFlight.get(0).since();
-			}
-			else if (!this.pending.isEmpty()) {
-				oldest = this.pending.values().iterator().next().since();
-			}
-			else {
-				return 0;
-			}
-		}
-		finally {
-			this.lock.unlock();
-		}
-		return Math.max(0, System.nanoTime() - oldest);
+		long oldest = this.oldestSince;
+		return (oldest != 0) ? Math.max(0, System.nanoTime() - oldest) : 0;
 	}
 
 	private void drain() {
@@ -207,7 +206,9 @@ final class BackupLane {
 		this.lock.lock();
 		try {
 			while ((this.pending.isEmpty() || isHeld()) && !this.closed) {
+				this.idle = true;
 				this.changed.await(isHeld() ? 10 : 1000, TimeUnit.MILLISECONDS);
+				this.idle = false;
 			}
 			if (this.pending.isEmpty()) {
 				return null;
@@ -237,7 +238,7 @@ final class BackupLane {
 				this.newestData.remove(write.sessionId(), write);
 			}
 			this.inFlight = List.of();
-			this.changed.signalAll();
+			this.oldestSince = this.pending.isEmpty() ? 0 : this.pending.values().iterator().next().since();
 		}
 		finally {
 			this.lock.unlock();
@@ -317,6 +318,7 @@ final class BackupLane {
 		try {
 			abandoned = new ArrayList<>(this.pending.values());
 			this.pending.clear();
+			this.oldestSince = this.inFlight.isEmpty() ? 0 : this.inFlight.get(0).since();
 			abandoned.forEach((write) -> this.newestData.remove(write.sessionId(), write));
 		}
 		finally {
