@@ -26,12 +26,13 @@ import org.jspecify.annotations.Nullable;
  * A data write must not replace a newer version or a tombstone that another server
  * wrote. It is a compare-and-set with the CAS token this server got back from its own
  * last backup write of that key, when it has one: the item still holds what this server
- * wrote (an older version of the same session), so one operation suffices. When another
- * server wrote the key in between, that {@code cas} misses and the write falls back to
- * reading the item's version and compare-and-setting against it: three operations
- * instead of two. Two servers that alternate on one session pay that on every backup
- * write; a session served by one server at a time (the usual case behind a balancer, and
- * always in sticky mode) pays one. Tokens are remembered for at most
+ * wrote (an older version of the same session), so one operation suffices. When the
+ * version before the write's first one was written by another server (the token is of an
+ * older version), that server likely wrote the backup as well: the write reads the item's
+ * version and compare-and-sets against it, two operations, as two servers that take turns
+ * on a session (round robin) pay for each backup write. When another server wrote the
+ * backup although the versions do not show it, the {@code cas} misses and the write falls
+ * back to the read: three operations. Tokens are remembered for at most
  * {@value #MAX_TOKENS} keys, and forgotten when the node comes back possibly empty (its
  * CAS counter starts again); a key without one is read first.
  *
@@ -91,6 +92,10 @@ final class BackupSender {
 			}
 			else if (token.version() > write.version()) {
 				this.metrics.backupRefused();
+			}
+			else if (token.version() < write.firstVersion() - 1) {
+				// another server wrote the versions in between, and likely their backups
+				unchecked.add(write);
 			}
 			else {
 				sent.add(write);

@@ -42,6 +42,8 @@ final class PendingBackup {
 
 	private long version;
 
+	private long firstVersion;
+
 	private int expiration;
 
 	private byte @Nullable [] bytes;
@@ -61,6 +63,7 @@ final class PendingBackup {
 		this.key = key;
 		this.kind = kind;
 		this.version = version;
+		this.firstVersion = version;
 		this.expiration = expiration;
 		this.bytes = bytes;
 		this.since = since;
@@ -82,6 +85,9 @@ final class PendingBackup {
 			if (isTombstone()) {
 				return false;
 			}
+		}
+		if (this.kind != Kind.DATA || later.kind != Kind.DATA) {
+			this.firstVersion = later.firstVersion;
 		}
 		this.kind = later.kind;
 		this.version = later.version;
@@ -108,6 +114,15 @@ final class PendingBackup {
 
 	long version() {
 		return this.version;
+	}
+
+	/**
+	 * The oldest version this write carries: the version of the first data write merged
+	 * into it. When this server wrote the version before it, nobody else wrote the
+	 * session in between.
+	 */
+	long firstVersion() {
+		return this.firstVersion;
 	}
 
 	int expiration() {

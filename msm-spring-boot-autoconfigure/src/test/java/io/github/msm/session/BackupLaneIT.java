@@ -138,6 +138,52 @@ class BackupLaneIT extends RepositoryITSupport {
 		assertThat(memcached.node("n2").get("bak:" + second.getId())).isNotNull();
 	}
 
+	@Test
+	void writeData_FromTwoServersTakingTurnsOnTheSameSessions_ShouldLeaveEveryBackupAtItsPrimaryVersion()
+			throws Exception {
+		MemcachedSessionRepository other = newRepository(java.time.Clock.systemUTC(), kryo(), this.registry);
+		java.util.List<String> ids = new java.util.ArrayList<>();
+		for (int i = 0; i < 40; i++) {
+			MemcachedSession session = sessionOn(this.repository, "n1");
+			session.setAttribute("counter", 0);
+			this.repository.save(session);
+			ids.add(session.getId());
+		}
+		java.util.List<Thread> writers = new java.util.ArrayList<>();
+		java.util.List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+		for (int t = 0; t < 32; t++) {
+			MemcachedSessionRepository server = (t % 2 == 0) ? this.repository : other;
+			Thread writer = new Thread(() -> {
+				try {
+					for (int i = 0; i < 150; i++) {
+						String id = ids.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(ids.size()));
+						MemcachedSession session = server.findById(id);
+						session.setAttribute("counter", (Integer) session.getAttribute("counter") + 1);
+						server.save(session);
+					}
+				}
+				catch (Throwable ex) {
+					errors.add(ex);
+				}
+			});
+			writer.start();
+			writers.add(writer);
+		}
+		for (Thread writer : writers) {
+			writer.join();
+		}
+		this.repository.awaitBackupWrites();
+		other.awaitBackupWrites();
+
+		assertThat(errors).isEmpty();
+		assertThat(this.registry.counter("msm.session.saves", "outcome", "failed").count()).isZero();
+		assertThat(dropped()).isZero();
+		for (String id : ids) {
+			assertThat(readable(memcached.node("n2").get("bak:" + id)).version()).as("backup version of %s", id)
+				.isEqualTo(readable(memcached.node("n1").get(id)).version());
+		}
+	}
+
 	private CountDownLatch hold(String nodeId) {
 		CountDownLatch release = new CountDownLatch(1);
 		backup().holdLane(node(nodeId), release);
