@@ -583,8 +583,11 @@ public final class MemcachedStore implements AutoCloseable {
 			throws TimeoutException, ExecutionException {
 		Object answer = await(future, deadline);
 		StatusCode status = future.getStatus().getStatusCode();
-		if (status == StatusCode.CANCELLED || status == StatusCode.TIMEDOUT) {
-			throw new CancellationException(kind + " " + status);
+		if (status == StatusCode.TIMEDOUT) {
+			throw new TimeoutException(kind + " timed out");
+		}
+		if (status == StatusCode.CANCELLED) {
+			throw new CancellationException(kind + " cancelled");
 		}
 		if (kind == PipelinedWrite.Kind.CAS) {
 			if (!(answer instanceof CASResponse response)) {
