@@ -87,7 +87,12 @@ final class BackupWriter implements AutoCloseable {
 	}
 
 	private BackupLane lane(MemcachedNode node) {
-		return this.lanes.computeIfAbsent(node, (key) -> new BackupLane(key, this.sender, LANE_CAPACITY));
+		BackupLane lane = this.lanes.computeIfAbsent(node, (key) -> new BackupLane(key, this.sender, LANE_CAPACITY));
+		if (this.closed) {
+			// made while the writer closed: it takes no writes, and its thread ends
+			lane.close();
+		}
+		return lane;
 	}
 
 	/** Backup writes waiting in the lanes or being sent, for the {@code msm.backup.queue} gauge. */
