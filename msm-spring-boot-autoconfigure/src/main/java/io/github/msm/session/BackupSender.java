@@ -34,7 +34,8 @@ import org.jspecify.annotations.Nullable;
  * backup although the versions do not show it, the {@code cas} misses and the write falls
  * back to the read: three operations. Tokens are remembered for at most
  * {@value #MAX_TOKENS} keys, and forgotten when the node comes back possibly empty (its
- * CAS counter starts again); a key without one is read first.
+ * CAS counter starts again); a key without one is read first, and so is every key over
+ * the text protocol, which reports no token for a write.
  *
  * @author msm-spring-boot
  * @since 0.1.0
