@@ -184,6 +184,23 @@ class BackupLaneIT extends RepositoryITSupport {
 		}
 	}
 
+	@Test
+	void save_WithSynchronousBackups_ShouldReturnWithTheBackupWrittenAndNothingQueued() {
+		this.repository.setBackupAsync(false);
+		MemcachedSession session = sessionOn(this.repository, "n1");
+		session.setAttribute("k", "v");
+		this.repository.save(session);
+		MemcachedSession read = this.repository.findById(session.getId());
+		read.setAttribute("k", "changed");
+
+		this.repository.save(read);
+
+		assertThat(memcached.node("n2").get("bak:" + session.getId()))
+			.isEqualTo(memcached.node("n1").get(session.getId()));
+		assertThat(this.repository.backupQueueDepth()).isZero();
+		assertThat(backup().queued(session.getId())).isNull();
+	}
+
 	private CountDownLatch hold(String nodeId) {
 		CountDownLatch release = new CountDownLatch(1);
 		backup().holdLane(node(nodeId), release);
