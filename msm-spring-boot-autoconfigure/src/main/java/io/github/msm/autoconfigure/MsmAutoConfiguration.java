@@ -126,6 +126,7 @@ public final class MsmAutoConfiguration {
 			MsmPropertyChecks.apply("msm.jvm-route", properties.getJvmRoute(), repository::setJvmRoute);
 		}
 		repository.setBackupAsync(properties.isBackupAsync());
+		MsmPropertyChecks.apply("msm.backup-max-lag", properties.getBackupMaxLag(), repository::setBackupMaxLag);
 		repository.setMaxItemSize(MsmPropertyChecks.maxItemSize(properties.getMaxItemSize()));
 		MsmPropertyChecks.apply("msm.access-write-fraction", properties.getAccessWriteFraction(),
 				repository::setAccessWriteFraction);

@@ -72,6 +72,16 @@ public class MsmProperties {
 	private boolean backupAsync = true;
 
 	/**
+	 * How far queued backup writes to one node may fall behind: when the oldest one not
+	 * yet stored is older than this, a request that saves waits for its own backup write
+	 * instead of queueing more, so a primary that dies loses at most the changes of about
+	 * this long. The default is far above a healthy lane's lag (one pipelined round trip)
+	 * and far below what an unbounded queue reaches under load. Must be more than 0.
+	 */
+	@DurationUnit(ChronoUnit.MILLIS)
+	private Duration backupMaxLag = Duration.ofMillis(100);
+
+	/**
 	 * Largest item memcached accepts (its -I option). Larger sessions are not sent, and
 	 * the write is counted in the msm.session.saves metric (outcome too-large).
 	 */
@@ -222,6 +232,14 @@ public class MsmProperties {
 
 	public void setSerializer(SerializerType serializer) {
 		this.serializer = serializer;
+	}
+
+	public Duration getBackupMaxLag() {
+		return this.backupMaxLag;
+	}
+
+	public void setBackupMaxLag(Duration backupMaxLag) {
+		this.backupMaxLag = backupMaxLag;
 	}
 
 	public boolean isBackupAsync() {

@@ -1,5 +1,7 @@
 package io.github.msm.metrics;
 
+import java.util.concurrent.TimeUnit;
+
 import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.session.SessionMetrics;
 import io.github.msm.session.node.MemcachedNode;
@@ -7,6 +9,7 @@ import io.github.msm.session.node.NodeAvailability;
 import io.github.msm.session.storage.MemcachedStore;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 
 /**
@@ -44,6 +47,10 @@ public class MsmMeterBinder implements MeterBinder {
 		this.store.setOperationTimer(new MemcachedOperationTimers(registry));
 		Gauge.builder("msm.backup.queue", this.repository, MemcachedSessionRepository::backupQueueDepth)
 			.description("Backup writes waiting in this server's queues (msm.backup-async)")
+			.register(registry);
+		TimeGauge.builder("msm.backup.lag", this.repository, TimeUnit.NANOSECONDS,
+				(repository) -> repository.backupLag().toNanos())
+			.description("Age of the oldest backup write not yet stored by this server (bounded by msm.backup-max-lag)")
 			.register(registry);
 		NodeAvailability availability = this.store.availability();
 		for (MemcachedNode node : availability.nodes()) {

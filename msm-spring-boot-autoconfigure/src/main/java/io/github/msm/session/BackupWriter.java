@@ -1,41 +1,41 @@
 package io.github.msm.session;
 
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.storage.MemcachedStore;
-import io.github.msm.session.storage.StoredValue;
-import io.github.msm.session.storage.WriteOutcome;
-import io.github.msm.session.storage.WriteResult;
-import org.jspecify.annotations.Nullable;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Writes the backup copies of sessions on the next node of the ring, so that a late
  * write can neither bring back a deleted session nor replace a newer copy with an older
- * one.
+ * one, and so that the backup never falls far behind the primary.
  *
  * <p>
  * Backup writes of different servers reach the backup node in no particular order: a
  * write queued before a logout on another server can arrive after it. So a data write
- * carries the session's version and is applied only over an older version (read, then
- * compare-and-set); a delete leaves a tombstone that no data write replaces. Writes to
- * one node from this server run in the order they were made, on that node's lane (a
- * single thread with a bounded queue, never spymemcached's IO thread), so a hung node
- * delays only its own backups; they run off the request thread unless the backup is
- * configured synchronous, and then after the session's save lock is released (see
- * {@link #defer()}). A full queue or a failed write is counted and logged, never
- * dropped silently.
+ * carries the session's version and is applied only over an older version; a delete
+ * leaves a tombstone that no data write replaces (see {@link BackupSender}).
+ *
+ * <p>
+ * Queued ({@code backupAsync}), the writes to one node go through that node's
+ * {@link BackupLane}: one pending write per key, sent in pipelined batches. The lane's
+ * lag (the age of its oldest write not yet answered) is bounded: when it exceeds
+ * {@code maxLag}, the request that queues a write waits for that write (after the save
+ * lock is released, see {@link #defer()}) instead of letting the queue grow, so that a
+ * primary that dies loses at most the writes of about the last {@code maxLag}, however
+ * high the load. Synchronous, the writes are sent by the request itself after the save
+ * lock is released. A full lane or a failed write is counted and logged, never dropped
+ * silently.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -44,81 +44,93 @@ final class BackupWriter implements AutoCloseable {
 
 	private static final Log logger = LogFactory.getLog(BackupWriter.class);
 
-	private static final int QUEUE_CAPACITY = 10_000;
+	/** How many keys a lane holds before further writes are dropped (counted). */
+	static final int LANE_CAPACITY = 10_000;
 
-	private static final int ATTEMPTS = 8;
+	private static final Deferred NOTHING_DEFERRED = () -> {
+	};
 
-	private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
-
-	private final MemcachedStore store;
-
-	private final SessionMetrics metrics;
+	private final BackupSender sender;
 
 	private final boolean async;
 
-	private final Map<MemcachedNode, ExecutorService> lanes = new ConcurrentHashMap<>();
+	private final long maxLagNanos;
 
-	private final ThreadLocal<List<Runnable>> deferred = new ThreadLocal<>();
+	private final long maxWaitNanos;
+
+	private final Map<MemcachedNode, BackupLane> lanes = new ConcurrentHashMap<>();
+
+	private final ThreadLocal<Deferral> deferred = new ThreadLocal<>();
 
 	private volatile boolean closed;
 
-	/** Data writes still queued, by session: the newest version this server holds. */
-	private final Map<String, Queued> queued = new ConcurrentHashMap<>();
-
 	/**
-	 * A data write waiting in a lane.
+	 * A data write not yet stored on the backup.
 	 * @param version its version
 	 * @param bytes the data item
 	 */
 	record Queued(long version, byte[] bytes) {
 	}
 
-	private final AtomicLong lastWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
-
 	/**
 	 * @param store the memcached access
 	 * @param async whether backup writes are queued (else they run in the caller's thread)
+	 * @param maxLag how far a lane may fall behind before requests wait for their backup
 	 * @param metrics where refused and dropped writes are counted
 	 */
-	BackupWriter(MemcachedStore store, boolean async, SessionMetrics metrics) {
-		this.store = store;
-		this.metrics = metrics;
+	BackupWriter(MemcachedStore store, boolean async, Duration maxLag, SessionMetrics metrics) {
+		this.sender = new BackupSender(store, metrics);
 		this.async = async;
+		this.maxLagNanos = maxLag.toNanos();
+		// a lane answers within the operation timeout per batch, or its node goes down
+		this.maxWaitNanos = maxLag.plus(store.operationTimeout().multipliedBy(3)).toNanos();
 	}
 
-	private ExecutorService lane(MemcachedNode node) {
-		return this.lanes.computeIfAbsent(node, (key) -> new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-				new ArrayBlockingQueue<>(QUEUE_CAPACITY), (runnable) -> {
-					Thread thread = new Thread(runnable, "msm-backup-" + key.id());
-					thread.setDaemon(true);
-					return thread;
-				}));
+	private BackupLane lane(MemcachedNode node) {
+		BackupLane lane = this.lanes.computeIfAbsent(node, (key) -> new BackupLane(key, this.sender, LANE_CAPACITY));
+		if (this.closed) {
+			// made while the writer closed: it takes no writes, and its thread ends
+			lane.close();
+		}
+		return lane;
 	}
 
-	/** Backup writes waiting in the lanes, for the {@code msm.backup.queue} gauge. */
+	/** Backup writes waiting in the lanes or being sent, for the {@code msm.backup.queue} gauge. */
 	int queueDepth() {
 		int depth = 0;
-		for (ExecutorService lane : this.lanes.values()) {
-			depth += ((ThreadPoolExecutor) lane).getQueue().size();
+		for (BackupLane lane : this.lanes.values()) {
+			depth += lane.depth();
 		}
 		return depth;
 	}
 
 	/**
-	 * Holds back synchronous backup writes this thread makes until the returned handle is
-	 * closed, so that they run after the session's save lock is released; with queued
-	 * backups it does nothing.
+	 * The age of the oldest backup write not yet answered, over all lanes, for the
+	 * {@code msm.backup.lag} gauge.
+	 */
+	Duration lag() {
+		long lag = 0;
+		for (BackupLane lane : this.lanes.values()) {
+			lag = Math.max(lag, lane.lagNanos());
+		}
+		return Duration.ofNanos(lag);
+	}
+
+	/**
+	 * Holds back what this thread's backup writes need until the returned handle is
+	 * closed, so that it happens after the session's save lock is released: synchronous
+	 * writes are sent then, and a request whose lane is behind waits for its queued writes
+	 * then.
 	 */
 	Deferred defer() {
-		if (this.async || this.deferred.get() != null) {
-			return () -> {
-			};
+		if (this.deferred.get() != null) {
+			return NOTHING_DEFERRED;
 		}
-		List<Runnable> writes = new ArrayList<>(2);
-		this.deferred.set(writes);
+		Deferral deferral = new Deferral();
+		this.deferred.set(deferral);
 		return () -> {
 			this.deferred.remove();
-			writes.forEach(Runnable::run);
+			deferral.run();
 		};
 	}
 
@@ -142,53 +154,23 @@ final class BackupWriter implements AutoCloseable {
 	 * @param bytes the data item
 	 */
 	void writeData(String sessionId, MemcachedNode node, String key, long version, int expiration, byte[] bytes) {
-		Queued pending = new Queued(version, bytes);
-		if (this.async) {
-			this.queued.merge(sessionId, pending, (a, b) -> (b.version() >= a.version()) ? b : a);
-		}
-		submit(sessionId, node, () -> {
-			try {
-				writeVersioned(sessionId, node, key, version, expiration, bytes);
-			}
-			finally {
-				this.queued.remove(sessionId, pending);
-			}
-		});
+		write(node, new PendingBackup(sessionId, key, PendingBackup.Kind.DATA, version, expiration, bytes,
+				System.nanoTime()));
 	}
 
 	/**
-	 * The newest data write of a session still queued on this server, so that a failover
+	 * The newest data write of a session not yet stored on its backup, so that a failover
 	 * read never takes an older copy than this server wrote.
 	 */
 	@Nullable Queued queued(String sessionId) {
-		return this.queued.get(sessionId);
-	}
-
-	private void writeVersioned(String sessionId, MemcachedNode node, String key, long version, int expiration,
-			byte[] bytes) {
-		{
-			for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-				StoredValue current = this.store.get(node, key);
-				WriteOutcome outcome;
-				if (current == null) {
-					outcome = this.store.add(node, key, expiration, bytes);
-				}
-				else if (SessionCodec.versionOf(current.bytes()) > version) {
-					this.metrics.backupRefused();
-					return;
-				}
-				else {
-					outcome = this.store.cas(node, key, current.cas(), expiration, bytes);
-				}
-				if (outcome.isOk()) {
-					return;
-				}
-				if (outcome.result() == WriteResult.FAILED) {
-					break;
-				}
+		Queued newest = null;
+		for (BackupLane lane : this.lanes.values()) {
+			Queued queued = lane.queued(sessionId);
+			if (queued != null && (newest == null || queued.version() > newest.version())) {
+				newest = queued;
 			}
-			dropped("data of session " + sessionId, node);
 		}
+		return newest;
 	}
 
 	/**
@@ -196,56 +178,42 @@ final class BackupWriter implements AutoCloseable {
 	 * earlier backup writes of the session.
 	 */
 	void writeTombstone(String sessionId, MemcachedNode node, String key, int expiration, byte[] tombstone) {
-		submit(sessionId, node, () -> {
-			if (!this.store.set(node, key, expiration, tombstone)) {
-				dropped("tombstone of session " + sessionId, node);
-			}
-		});
+		set(sessionId, node, key, expiration, tombstone);
 	}
 
 	/** Writes an item that needs no version check (the validity item carries its own). */
 	void set(String sessionId, MemcachedNode node, String key, int expiration, byte[] bytes) {
-		submit(sessionId, node, () -> this.store.setAsync(node, key, expiration, bytes));
+		write(node, new PendingBackup(sessionId, key, PendingBackup.Kind.SET, 0, expiration, bytes, System.nanoTime()));
 	}
 
 	void delete(String sessionId, MemcachedNode node, String key) {
-		submit(sessionId, node, () -> this.store.deleteAsync(node, key));
+		write(node, new PendingBackup(sessionId, key, PendingBackup.Kind.DELETE, 0, 0, null, System.nanoTime()));
 	}
 
-	private void submit(String sessionId, MemcachedNode node, Runnable write) {
+	private void write(MemcachedNode node, PendingBackup write) {
+		Deferral deferral = this.deferred.get();
 		if (!this.async) {
-			List<Runnable> held = this.deferred.get();
-			if (held != null) {
-				held.add(write);
+			if (deferral != null) {
+				deferral.hold(node, write);
 			}
 			else {
-				write.run();
+				this.sender.send(node, List.of(write));
 			}
 			return;
 		}
 		if (this.closed) {
-			dropped("write of session " + sessionId + " (store closed)", node);
+			this.sender.dropped(write.describe() + " (store closed)", node);
 			return;
 		}
-		try {
-			lane(node).execute(write);
-		}
-		catch (RejectedExecutionException ex) {
-			dropped("write of session " + sessionId + " (backup queue full)", null);
-		}
-	}
-
-	private void dropped(String what, MemcachedNode node) {
-		this.metrics.backupDropped();
-		long now = System.nanoTime();
-		long last = this.lastWarning.get();
-		if (now - last >= WARN_INTERVAL_NANOS && this.lastWarning.compareAndSet(last, now)) {
-			logger.warn("Backup " + what + ((node != null) ? " on node " + node : "")
-					+ " was not stored; the primary copy is intact (further failures in the next 10 s are only counted"
-					+ " in msm.backup.write.dropped)");
-		}
-		else if (logger.isDebugEnabled()) {
-			logger.debug("Backup " + what + " was not stored");
+		BackupLane lane = lane(node);
+		PendingBackup carrier = lane.add(write);
+		if (carrier != null && lane.lagNanos() > this.maxLagNanos) {
+			if (deferral != null) {
+				deferral.await(carrier);
+			}
+			else {
+				carrier.await(this.maxWaitNanos);
+			}
 		}
 	}
 
@@ -253,33 +221,71 @@ final class BackupWriter implements AutoCloseable {
 	@Override
 	public void close() {
 		this.closed = true;
-		for (ExecutorService lane : this.lanes.values()) {
-			lane.shutdown();
+		this.lanes.values().forEach(BackupLane::close);
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+		int abandoned = 0;
+		for (BackupLane lane : this.lanes.values()) {
+			abandoned += lane.awaitDrained(deadline - System.nanoTime());
 		}
-		for (ExecutorService lane : this.lanes.values()) {
-			try {
-				if (!lane.awaitTermination(5, TimeUnit.SECONDS)) {
-					logger.warn("Backup writes still queued at shutdown were abandoned");
-					lane.shutdownNow();
-				}
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
+		if (abandoned > 0) {
+			logger.warn(abandoned + " backup writes still queued at shutdown were abandoned (counted in"
+					+ " msm.backup.write.dropped)");
+		}
+	}
+
+	/** Waits until every backup write queued so far was answered or dropped; for tests. */
+	void flush() {
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+		for (BackupLane lane : this.lanes.values()) {
+			if (!lane.flush(deadline - System.nanoTime())) {
+				throw new IllegalStateException("backup lane did not drain");
 			}
 		}
 	}
 
-	/** Waits until every backup write queued so far has run; for tests. */
-	void flush() {
-		for (ExecutorService lane : this.lanes.values()) {
-			try {
-				lane.submit(() -> {
-				}).get(10, TimeUnit.SECONDS);
+	/** Holds the lane of a node (no batch starts) until the latch opens; for tests. */
+	void holdLane(MemcachedNode node, CountDownLatch release) {
+		lane(node).hold(release);
+	}
+
+	/** Records of data writes kept for {@link #queued}, over all lanes; for tests. */
+	int queuedRecords() {
+		return this.lanes.values().stream().mapToInt(BackupLane::queuedRecords).sum();
+	}
+
+	/**
+	 * What a thread's backup writes leave for after the save lock: synchronous writes
+	 * (merged per key, sent in one batch per node) and queued writes to wait for.
+	 */
+	private final class Deferral {
+
+		private final Map<MemcachedNode, LinkedHashMap<String, PendingBackup>> held = new LinkedHashMap<>();
+
+		private final List<PendingBackup> awaited = new ArrayList<>(2);
+
+		void hold(MemcachedNode node, PendingBackup write) {
+			Map<String, PendingBackup> writes = this.held.computeIfAbsent(node, (key) -> new LinkedHashMap<>());
+			PendingBackup existing = writes.get(write.key());
+			if (existing == null) {
+				writes.put(write.key(), write);
 			}
-			catch (Exception ex) {
-				throw new IllegalStateException("backup lane did not drain", ex);
+			else if (!existing.merge(write)) {
+				BackupWriter.this.sender.refused();
 			}
 		}
+
+		void await(PendingBackup write) {
+			this.awaited.add(write);
+		}
+
+		void run() {
+			this.held.forEach((node, writes) -> BackupWriter.this.sender.send(node, new ArrayList<>(writes.values())));
+			long deadline = System.nanoTime() + BackupWriter.this.maxWaitNanos;
+			for (PendingBackup write : this.awaited) {
+				write.await(deadline - System.nanoTime());
+			}
+		}
+
 	}
 
 }

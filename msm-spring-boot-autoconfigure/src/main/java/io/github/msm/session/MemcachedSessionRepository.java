@@ -45,6 +45,13 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	/** The default write window: 1/8 of the max-inactive interval. */
 	public static final double DEFAULT_ACCESS_WRITE_FRACTION = 0.125;
 
+	/**
+	 * The default bound of a backup lane's lag: far above what a healthy lane shows (one
+	 * pipelined round trip, about a millisecond on a LAN), so requests do not wait in
+	 * normal operation, and far below the seconds a lane without a bound fell behind.
+	 */
+	public static final Duration DEFAULT_BACKUP_MAX_LAG = Duration.ofMillis(100);
+
 	private static final Log logger = LogFactory.getLog(MemcachedSessionRepository.class);
 
 	private final MemcachedStore store;
@@ -60,6 +67,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	private SessionMetrics metrics = SessionMetrics.none();
 
 	private boolean backupAsync = true;
+
+	private Duration backupMaxLag = DEFAULT_BACKUP_MAX_LAG;
 
 	private int maxItemSize = 1024 * 1024;
 
@@ -123,6 +132,22 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	public void setKeyPrefix(String keyPrefix) {
 		Assert.notNull(keyPrefix, "keyPrefix must not be null");
 		this.keys = new SessionKeys(keyPrefix);
+		reset();
+	}
+
+	/**
+	 * Set how far this server's queued backup writes to one node may fall behind: when
+	 * the oldest write not yet answered is older than this, a request that saves waits
+	 * for its own backup write instead of queueing more. A primary that dies loses at most
+	 * the changes of about this long before its death.
+	 * @param backupMaxLag more than 0 (default 100 ms)
+	 */
+	public void setBackupMaxLag(Duration backupMaxLag) {
+		Assert.notNull(backupMaxLag, "backupMaxLag must not be null");
+		Assert.isTrue(!backupMaxLag.isNegative() && !backupMaxLag.isZero(),
+				() -> "backupMaxLag must be more than 0, was " + backupMaxLag
+						+ " (for a backup every request waits for, turn backup-async off)");
+		this.backupMaxLag = backupMaxLag;
 		reset();
 	}
 
@@ -447,6 +472,15 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		parts().backup.flush();
 	}
 
+	/**
+	 * How long the oldest backup write not yet answered has waited in this server's
+	 * queues (with {@code backupAsync}); zero when none waits.
+	 */
+	public Duration backupLag() {
+		RepositoryParts parts = this.parts;
+		return (parts != null) ? parts.backup.lag() : Duration.ZERO;
+	}
+
 	/** How many backup writes wait in this server's queues (with {@code backupAsync}). */
 	public int backupQueueDepth() {
 		RepositoryParts parts = this.parts;
@@ -489,7 +523,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 				parts = this.parts;
 				if (parts == null) {
 					parts = new RepositoryParts(this.store, this.ring, this.serializer, this.idFormat,
-							new RepositoryParts.Settings(this.keys, this.metrics, this.backupAsync, this.maxItemSize,
+							new RepositoryParts.Settings(this.keys, this.metrics, this.backupAsync, this.backupMaxLag, this.maxItemSize,
 									this.clock, this.accessWriteFraction, this.defaultMaxInactiveInterval,
 									this.savePolicy, this::save));
 					this.parts = parts;

@@ -44,6 +44,7 @@ final class RepositoryParts implements AutoCloseable {
 	 * @param keys key layout
 	 * @param metrics where outcomes are counted
 	 * @param backupAsync whether backup writes are queued
+	 * @param backupMaxLag how far a backup lane may fall behind before requests wait
 	 * @param maxItemSize largest item memcached takes
 	 * @param clock this server's clock
 	 * @param accessWriteFraction the write window as a fraction of the interval
@@ -51,7 +52,7 @@ final class RepositoryParts implements AutoCloseable {
 	 * @param savePolicy which attributes are written, and when
 	 * @param flusher saves a session whose change is written at once
 	 */
-	record Settings(SessionKeys keys, SessionMetrics metrics, boolean backupAsync, int maxItemSize, Clock clock,
+	record Settings(SessionKeys keys, SessionMetrics metrics, boolean backupAsync, Duration backupMaxLag, int maxItemSize, Clock clock,
 			double accessWriteFraction, Duration defaultMaxInactiveInterval, SessionSavePolicy savePolicy,
 			Consumer<MemcachedSession> flusher) {
 	}
@@ -63,7 +64,8 @@ final class RepositoryParts implements AutoCloseable {
 		NodeAvailability availability = store.availability();
 		this.nodes = new NodeSelector(ring, availability);
 		this.reader = new SessionReader(store, settings.keys(), serializer.id());
-		this.backup = new BackupWriter(store, settings.backupAsync(), settings.metrics());
+		this.backup = new BackupWriter(store, settings.backupAsync(), settings.backupMaxLag(),
+				settings.metrics());
 		this.remover = new SessionRemover(store, this.nodes, settings.keys(), this.lifetime, this.backup);
 		this.writer = new SessionWriter(store, this.nodes, this.lifetime, this.reader, this.backup, this.remover,
 				new SessionWriter.Settings(settings.keys(), settings.metrics(), serializer.id(),

@@ -139,6 +139,32 @@ class MsmAutoConfigurationTests {
 	}
 
 	@Test
+	void zeroBackupMaxLagFailsNamingTheProperty() {
+		this.contextRunner.withPropertyValues("msm.backup-max-lag=0").run((context) -> {
+			assertThat(context).hasFailed();
+			assertThat(context.getStartupFailure()).rootCause().hasMessageContaining("msm.backup-max-lag");
+		});
+	}
+
+	@Test
+	void negativeBackupMaxLagFailsNamingTheProperty() {
+		this.contextRunner.withPropertyValues("msm.backup-max-lag=-5ms").run((context) -> {
+			assertThat(context).hasFailed();
+			assertThat(context.getStartupFailure()).rootCause().hasMessageContaining("msm.backup-max-lag");
+		});
+	}
+
+	@Test
+	void backupMaxLagIsAppliedToTheRepository() {
+		this.contextRunner.withPropertyValues("msm.backup-max-lag=250ms").run((context) -> {
+			assertThat(context).hasNotFailed();
+			assertThat(context.getBean(MemcachedSessionRepository.class))
+				.extracting("backupMaxLag")
+				.isEqualTo(java.time.Duration.ofMillis(250));
+		});
+	}
+
+	@Test
 	void keyPrefixWithSpaceFailsNamingTheProperty() {
 		this.contextRunner.withPropertyValues("msm.key-prefix=my app").run((context) -> {
 			assertThat(context).hasFailed();

@@ -155,6 +155,24 @@ class MsmMeterBinderIT {
 	}
 
 	@Test
+	void backupLag_WhileTheBackupNodeDoesNotAnswer_ShouldShowTheAgeOfTheOldestQueuedWrite() {
+		this.repository.setBackupAsync(true);
+		assertThat(this.registry.get("msm.backup.lag").timeGauge().value()).isZero();
+		MemcachedSession session;
+		do {
+			session = this.repository.createSession();
+		}
+		while (!"n1".equals(this.repository.nodeIdOf(session.getId())));
+		memcached.node("n2").hang();
+
+		session.setAttribute("user", "alice");
+		this.repository.save(session);
+
+		// the lane's batch waits for the hung node until the operation timeout
+		await().untilAsserted(() -> assertThat(this.registry.get("msm.backup.lag").timeGauge().value()).isPositive());
+	}
+
+	@Test
 	void bindTo_WhenARegistryDeniesMsm_ShouldRegisterNothingThatCounts() {
 		SimpleMeterRegistry denying = new SimpleMeterRegistry();
 		denying.config().meterFilter(MeterFilter.denyNameStartsWith("msm"));

@@ -5,9 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import io.github.msm.session.node.MemcachedNode;
@@ -408,24 +406,13 @@ class FailoverReviewIT extends RepositoryITSupport {
 	 * Holds this server's backup lane of a node, as a lane that runs behind does (up to
 	 * 10,000 writes queued, or a slow node). Test-only reflection into the repository.
 	 */
-	@SuppressWarnings("unchecked")
 	private static CountDownLatch holdBackupLane(MemcachedSessionRepository repository, MemcachedNode node)
 			throws Exception {
 		Field partsField = MemcachedSessionRepository.class.getDeclaredField("parts");
 		partsField.setAccessible(true);
 		RepositoryParts parts = (RepositoryParts) partsField.get(repository);
-		Field lanesField = BackupWriter.class.getDeclaredField("lanes");
-		lanesField.setAccessible(true);
-		ExecutorService lane = ((Map<MemcachedNode, ExecutorService>) lanesField.get(parts.backup)).get(node);
 		CountDownLatch release = new CountDownLatch(1);
-		lane.execute(() -> {
-			try {
-				release.await(20, TimeUnit.SECONDS);
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
-			}
-		});
+		parts.backup.holdLane(node, release);
 		return release;
 	}
 

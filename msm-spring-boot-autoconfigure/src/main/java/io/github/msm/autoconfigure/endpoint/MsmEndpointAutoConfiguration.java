@@ -52,6 +52,7 @@ public final class MsmEndpointAutoConfiguration {
 		settings.put("protocol", properties.getProtocol().name().toLowerCase(java.util.Locale.ROOT));
 		settings.put("operationTimeoutMillis", store.operationTimeout().toMillis());
 		settings.put("backupAsync", properties.isBackupAsync());
+		settings.put("backupMaxLagMillis", properties.getBackupMaxLag().toMillis());
 		settings.put("maxItemSize", properties.getMaxItemSize().toBytes());
 		return new MsmEndpoint(store, ring, settings);
 	}

@@ -522,6 +522,95 @@ public final class MemcachedStore implements AutoCloseable {
 		});
 	}
 
+	/**
+	 * Sends several writes to one node at once (pipelined) and waits for their answers,
+	 * all against one deadline: the call costs one round trip and waits at most the
+	 * operation timeout, however many writes it holds. A write that times out or finds no
+	 * connection marks the node down, as a single call does.
+	 * @param node the node
+	 * @param writes the writes, to different keys
+	 * @return one outcome per write, in order: {@code OK} with the new CAS token (0 for
+	 * deletes and over the text protocol), {@code CONFLICT} or {@code NOT_FOUND} as the
+	 * write's kind says, {@code FAILED} when the node is down or did not answer
+	 */
+	public List<WriteOutcome> writeAll(MemcachedNode node, List<PipelinedWrite> writes) {
+		List<WriteOutcome> failed = Collections.nCopies(writes.size(), WriteOutcome.FAILED);
+		if (writes.isEmpty()) {
+			return failed;
+		}
+		return call("write", node, writes.get(0).key(), failed, (client, deadline) -> {
+			List<@Nullable OperationFuture<?>> futures = new ArrayList<>(writes.size());
+			Exception failure = null;
+			for (PipelinedWrite write : writes) {
+				try {
+					futures.add(send(client, write));
+				}
+				catch (RuntimeException ex) {
+					futures.add(null);
+					failure = (failure != null) ? failure : ex;
+				}
+			}
+			List<WriteOutcome> outcomes = new ArrayList<>(writes.size());
+			for (int i = 0; i < writes.size(); i++) {
+				OperationFuture<?> future = futures.get(i);
+				try {
+					outcomes.add((future != null) ? outcome(writes.get(i).kind(), future, deadline) : WriteOutcome.FAILED);
+				}
+				catch (TimeoutException | ExecutionException | RuntimeException ex) {
+					future.cancel(false);
+					outcomes.add(WriteOutcome.FAILED);
+					failure = (failure != null) ? failure : ex;
+				}
+			}
+			if (failure != null) {
+				failed("write", node, writes.get(0).key(), failure);
+			}
+			return outcomes;
+		});
+	}
+
+	private static OperationFuture<?> send(MemcachedClient client, PipelinedWrite write) {
+		byte[] bytes = write.bytes();
+		return switch (write.kind()) {
+			case CAS -> client.asyncCAS(write.key(), write.cas(), write.expiration(), bytes, RawBytesTranscoder.INSTANCE);
+			case ADD -> client.add(write.key(), write.expiration(), bytes, RawBytesTranscoder.INSTANCE);
+			case SET -> client.set(write.key(), write.expiration(), bytes, RawBytesTranscoder.INSTANCE);
+			case DELETE -> client.delete(write.key());
+		};
+	}
+
+	private static WriteOutcome outcome(PipelinedWrite.Kind kind, OperationFuture<?> future, long deadline)
+			throws TimeoutException, ExecutionException {
+		Object answer = await(future, deadline);
+		StatusCode status = future.getStatus().getStatusCode();
+		if (status == StatusCode.TIMEDOUT) {
+			throw new TimeoutException(kind + " timed out");
+		}
+		if (status == StatusCode.CANCELLED) {
+			throw new CancellationException(kind + " cancelled");
+		}
+		if (kind == PipelinedWrite.Kind.CAS) {
+			if (!(answer instanceof CASResponse response)) {
+				return WriteOutcome.FAILED;
+			}
+			return switch (response) {
+				case OK -> new WriteOutcome(WriteResult.OK, casOf(future));
+				case EXISTS -> new WriteOutcome(WriteResult.CONFLICT, 0);
+				case NOT_FOUND -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
+				default -> WriteOutcome.FAILED;
+			};
+		}
+		if (Boolean.TRUE.equals(answer)) {
+			return new WriteOutcome(WriteResult.OK, (kind == PipelinedWrite.Kind.DELETE) ? 0 : casOf(future));
+		}
+		return switch (kind) {
+			case ADD -> (status == StatusCode.ERR_EXISTS || status == StatusCode.ERR_NOT_STORED)
+					? new WriteOutcome(WriteResult.CONFLICT, 0) : WriteOutcome.FAILED;
+			case DELETE -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
+			default -> WriteOutcome.FAILED;
+		};
+	}
+
 	/** Queues a {@code delete} without waiting; not sent to a down node. */
 	public void deleteAsync(MemcachedNode node, String key) {
 		send("delete", node, key, (client) -> client.delete(key));
