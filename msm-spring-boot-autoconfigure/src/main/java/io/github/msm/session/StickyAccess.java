@@ -199,14 +199,77 @@ public final class StickyAccess {
 		// copy, pending, never in the non-sticky LocalFallback (nothing would write it back)
 		boolean keepable = before != null && !changes.isNew() && !changes.isRenamed();
 		SessionChanges snapshot = changes;
-		boolean failed = WriteProblems
-			.failedDuring(() -> this.repository.save(session, snapshot, !keepable));
+		WriteProblems.Watched watched = WriteProblems.watch(() -> this.repository.save(session, snapshot, !keepable));
 		StoredSession after = session.base();
+		if ((after == null || after == before) && watched.absent()) {
+			return restoreAfterSave(session, snapshot, current, keepable);
+		}
 		if (after == null || after == before) {
-			return new Outcome(null, false, false, (failed && keepable) ? snapshot : null);
+			return new Outcome(null, false, false, (watched.failed() && keepable) ? snapshot : null);
 		}
 		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()),
 				changes.isNew(), false);
+	}
+
+	/**
+	 * A change memcached did not take because it had nothing under the id, not even a
+	 * tombstone: the node restarted empty, or evicted the session. That is no logout (a
+	 * logout, a login and a takeover leave tombstones), so this server's copy with the
+	 * change is the session, and is written back under the same id.
+	 */
+	private Outcome restoreAfterSave(MemcachedSession session, SessionChanges changes, @Nullable LocalCopy current,
+			boolean keepable) {
+		StoredSession base = changes.base();
+		if (!keepable || base == null) {
+			// a rename of a session memcached lost: reported, the session is read again
+			this.repository.parts().writer.problems().gone(changes, false);
+			return new Outcome(null, false, false);
+		}
+		boolean onCopy = current != null && current.id.equals(changes.id());
+		StoredSession written = onCopy ? current.written : base;
+		Data next = this.repository.parts().writer.planner().plan(onCopy ? current.local : base, changes);
+		LocalCopy pending = new LocalCopy(changes.id(), written, new StoredSession(next, written.cas(), next.access()),
+				session.getLastAccessedTime());
+		LocalCopy restored = restore(pending);
+		if (restored == null) {
+			return new Outcome(null, false, false);
+		}
+		if (restored == pending) {
+			return new Outcome(null, false, false, changes);
+		}
+		session.saved(changes, restored.written);
+		return new Outcome(restored, false, false);
+	}
+
+	/**
+	 * Writes a local copy back under its id when memcached has nothing there, no session
+	 * and no tombstone (its node restarted empty, or evicted it): for a sticky server the
+	 * copy it holds is the session, until a tombstone (a logout, a login, a takeover by
+	 * another server) says otherwise. The item is added, never set over anything, and a
+	 * tombstone on the backup node also ends the session.
+	 * @return the copy as now stored (with its backup queued); the same copy when
+	 * memcached did not take it (reported); {@code null} when a tombstone ended the
+	 * session or it may not be stored (too large, reported)
+	 */
+	public @Nullable LocalCopy restore(LocalCopy copy) {
+		MemcachedNode node = this.repository.idFormat().nodeOf(copy.id);
+		RepositoryParts parts = this.repository.parts();
+		if (node == null || !parts.nodes.isAvailable(node)) {
+			return copy;
+		}
+		SessionChanges changes = pendingChanges(copy);
+		StoredSession[] stored = new StoredSession[1];
+		WriteProblems.Watched watched;
+		try {
+			watched = WriteProblems.watch(() -> stored[0] = parts.writer.restore(changes, node));
+		}
+		catch (PrimaryDownException ex) {
+			return copy;
+		}
+		if (stored[0] != null) {
+			return new LocalCopy(copy.id, stored[0], stored[0], copy.lastAccessedTime);
+		}
+		return (watched.failed() || watched.absent()) ? copy : null;
 	}
 
 	/**
@@ -220,6 +283,26 @@ public final class StickyAccess {
 		if (!copy.isPending()) {
 			return copy;
 		}
+		SessionChanges changes = pendingChanges(copy);
+		if (!changes.hasEdits()) {
+			return new LocalCopy(copy.id, copy.written, copy.written, copy.lastAccessedTime);
+		}
+		RepositoryParts parts = this.repository.parts();
+		MemcachedSession carrier = new MemcachedSession(copy.id, copy.written, this.repository.idFormat(),
+				parts.codec, parts.lifetime);
+		WriteProblems.Watched watched = WriteProblems.watch(() -> this.repository.save(carrier, changes, false));
+		StoredSession stored = carrier.base();
+		if ((stored == null || stored == copy.written) && watched.absent()) {
+			return restore(copy);
+		}
+		if (stored == null || stored == copy.written) {
+			return watched.failed() ? copy : null;
+		}
+		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime);
+	}
+
+	/** A copy's local state as changes on top of what memcached holds (none when nothing is pending). */
+	private static SessionChanges pendingChanges(LocalCopy copy) {
 		Data local = copy.local.data();
 		Data written = copy.written.data();
 		Map<String, byte[]> set = new LinkedHashMap<>();
@@ -231,21 +314,9 @@ public final class StickyAccess {
 		Set<String> removed = new LinkedHashSet<>(written.attributes().keySet());
 		removed.removeAll(local.attributes().keySet());
 		boolean intervalChanged = !local.maxInactiveInterval().equals(written.maxInactiveInterval());
-		if (set.isEmpty() && removed.isEmpty() && !intervalChanged) {
-			return new LocalCopy(copy.id, copy.written, copy.written, copy.lastAccessedTime);
-		}
-		SessionChanges changes = new SessionChanges(copy.id, copy.id, copy.written, written.creationTime(),
-				Map.copyOf(set), Map.of(), Set.copyOf(removed), local.maxInactiveInterval(), intervalChanged,
-				intervalChanged, new AccessChange(copy.lastAccessedTime, true));
-		RepositoryParts parts = this.repository.parts();
-		MemcachedSession carrier = new MemcachedSession(copy.id, copy.written, this.repository.idFormat(),
-				parts.codec, parts.lifetime);
-		boolean failed = WriteProblems.failedDuring(() -> this.repository.save(carrier, changes, false));
-		StoredSession stored = carrier.base();
-		if (stored == null || stored == copy.written) {
-			return failed ? copy : null;
-		}
-		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime);
+		return new SessionChanges(copy.id, copy.id, copy.written, written.creationTime(), Map.copyOf(set), Map.of(),
+				Set.copyOf(removed), local.maxInactiveInterval(), intervalChanged, intervalChanged,
+				new AccessChange(copy.lastAccessedTime, true));
 	}
 
 	/**

@@ -6,6 +6,7 @@ import java.time.Duration;
 import io.github.msm.session.StickyAccess;
 import io.github.msm.session.StickyAccess.Check;
 import io.github.msm.session.StickyAccess.LocalCopy;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Looks at memcached, rarely, to tell whether a local copy is still this server's session.
@@ -21,6 +22,8 @@ import io.github.msm.session.StickyAccess.LocalCopy;
  * published: a session taken over, or written meanwhile under this id, has not expired.</li>
  * </ul>
  * A check that memcached does not answer keeps the copy (it may be the only current one).
+ * A check that finds nothing, not even a tombstone, writes the copy back: memcached lost
+ * the session (its node restarted empty, or evicted it), nobody ended it.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -44,22 +47,31 @@ final class CopyChecks {
 		return copy.verified(this.clock.millis());
 	}
 
-	/** Whether a copy may be served; {@code false} when memcached says it was replaced. */
-	boolean isCurrent(LocalCopy copy) {
+	/**
+	 * The copy to serve: this one, or this one as written back when memcached had lost
+	 * it; {@code null} when memcached says it was replaced (taken over, logged out,
+	 * renamed, or written meanwhile under this id).
+	 */
+	@Nullable LocalCopy current(LocalCopy copy) {
 		long now = this.clock.millis();
 		long verifiedAt = copy.verifiedAt();
 		if (verifiedAt == Long.MIN_VALUE || now - verifiedAt < this.everyMillis) {
 			if (verifiedAt == Long.MIN_VALUE) {
 				copy.verified(now);
 			}
-			return true;
+			return copy;
 		}
 		Check check = this.access.check(copy);
 		if (check == Check.CURRENT || check == Check.UNKNOWN) {
-			copy.verified(now);
-			return true;
+			return copy.verified(now);
 		}
-		return false;
+		if (check == Check.ABSENT) {
+			// no tombstone, nothing: memcached lost it (a node restarted empty); this copy
+			// is the session and goes back under its id, unless a backup tombstone says no
+			LocalCopy restored = this.access.restore(copy);
+			return (restored != null) ? restored.verified(now) : null;
+		}
+		return null;
 	}
 
 	/** Whether an expired copy's session really expired: not taken over nor written meanwhile. */

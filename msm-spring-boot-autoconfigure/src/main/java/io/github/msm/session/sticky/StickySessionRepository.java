@@ -218,9 +218,11 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				this.sessions.asMap().putIfAbsent(id, copy);
 				this.unwritten.add(id);
 			}
-			if (copy != null && !this.checks.isCurrent(copy)) {
-				this.sessions.asMap().remove(id, copy);
-				copy = null;
+			if (copy != null) {
+				LocalCopy current = this.checks.current(copy);
+				if (current != copy) {
+					copy = replace(id, copy, current);
+				}
 			}
 			if (copy != null && !this.recheck.take(id, copy)) {
 				this.metrics.hit();
@@ -230,9 +232,10 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			MemcachedSession session = this.memcached.findById(id);
 			LocalCopy loaded = (session != null) ? this.access.copyOf(session) : null;
 			if (copy != null && loaded == null) {
-				// memcached lost it, or answered with a stand-in: this server's copy is all
-				// there is, and its next change writes it
-				return this.access.open(copy);
+				// a tombstone, nothing, or a stand-in (no node answers): unless a tombstone
+				// ended it, this server's copy is all there is and goes back under its id
+				copy = replace(id, copy, this.access.restore(copy));
+				return (copy != null) ? this.access.open(copy) : null;
 			}
 			if (copy != null) {
 				// rechecked: memcached's copy, maybe moved to another node, replaces ours
@@ -248,6 +251,18 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			this.metrics.takeover();
 		}
 		return session;
+	}
+
+	/** Replaces a held copy with what memcached now holds of it; {@code null} drops it. */
+	private @Nullable LocalCopy replace(String id, LocalCopy copy, @Nullable LocalCopy now) {
+		if (now == null) {
+			this.sessions.asMap().remove(id, copy);
+			return null;
+		}
+		if (now != copy) {
+			this.sessions.asMap().replace(id, copy, this.checks.known(now));
+		}
+		return now;
 	}
 
 	@Override
