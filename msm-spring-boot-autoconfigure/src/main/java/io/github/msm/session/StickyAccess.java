@@ -516,6 +516,17 @@ public final class StickyAccess {
 						.verified(Math.max(this.verifiedAt, other.verifiedAt));
 		}
 
+		/**
+		 * What a write of all of this copy's queued changes stored, with this copy's access
+		 * when it is later: the local version numbers of coalesced changes run ahead of the
+		 * one version written, and the stored one (and its CAS token) is what counts.
+		 */
+		public LocalCopy writtenAs(LocalCopy stored) {
+			Instant access = this.lastAccessedTime.isAfter(stored.lastAccessedTime) ? this.lastAccessedTime
+					: stored.lastAccessedTime;
+			return new LocalCopy(stored.id, stored.written, stored.written, access).verified(stored.verifiedAt);
+		}
+
 		/** This copy with what a later write stored, keeping the local state queued since. */
 		public LocalCopy withWritten(LocalCopy stored) {
 			return new LocalCopy(this.id, stored.written, this.local, this.lastAccessedTime)

@@ -413,7 +413,9 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				if (stored == null) {
 					return null;
 				}
-				return this.checks.known(held.hasSameStateAs(copy) ? stored.newest(held) : held.withWritten(stored));
+				// nothing queued since: the copy is what was written (its version and CAS token,
+				// so that the next change is one compare-and-set); else it keeps the newer state
+				return this.checks.known(held.hasSameStateAs(copy) ? held.writtenAs(stored) : held.withWritten(stored));
 			});
 		}
 		return true;
