@@ -330,10 +330,14 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		return this.memcached;
 	}
 
-	/** Expires idle sessions now: what the background sweeper does. */
+	/**
+	 * Expires idle sessions now, and writes back the sessions held here that memcached
+	 * lost when a node restarted empty: what the background sweeper does.
+	 */
 	public void sweep() {
 		this.sessions.cleanUp();
 		this.recheck.retainOnly(this.sessions.asMap().keySet());
+		this.recheck.restoreLost(this.sessions);
 	}
 
 	/** Sessions held in memory now (approximately). */

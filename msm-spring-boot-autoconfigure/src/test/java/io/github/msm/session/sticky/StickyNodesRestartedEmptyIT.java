@@ -109,6 +109,24 @@ class StickyNodesRestartedEmptyIT extends StickyITSupport {
 	}
 
 	@Test
+	void idleSessions_AfterEveryNodeRestartedEmpty_ShouldBeWrittenBackByTheSweepBeforeTheirNextRequest() {
+		StickySessionRepository a = server("a", new MutableClock(Duration.ZERO));
+		List<String> ids = createSessions(a);
+
+		restartEmpty(a, memcached.node("n1"), memcached.node("n2"));
+		a.sweep();
+		a.flush();
+
+		MemcachedSessionRepository plain = plain(memcached.nodesProperty());
+		assertThat(ids).as("sessions memcached does not hold before any request").filteredOn((id) -> {
+			MemcachedSession stored = plain.findById(id);
+			return stored == null || !Integer.valueOf(1).equals(stored.getAttribute("count"));
+		}).isEmpty();
+		assertBackedUp(ids);
+		assertServedAndStored(a, ids, memcached.nodesProperty(), 1);
+	}
+
+	@Test
 	void changedSessions_WhoseItemsMemcachedLostWithoutARestart_ShouldBeWrittenBackUnderTheirIds() {
 		StickySessionRepository a = server("a", new MutableClock(Duration.ZERO));
 		List<String> ids = createSessions(a);
