@@ -220,8 +220,11 @@ public final class StickyAccess {
 	private Outcome restoreAfterSave(MemcachedSession session, SessionChanges changes, @Nullable LocalCopy current,
 			boolean keepable) {
 		StoredSession base = changes.base();
+		if (changes.isRenamed() && current != null && current.id.equals(changes.storedId())) {
+			return renameAfterRestore(session, changes, current);
+		}
 		if (!keepable || base == null) {
-			// a rename of a session memcached lost: reported, the session is read again
+			// a new session, or a takeover of one that just vanished: reported
 			this.repository.parts().writer.problems().gone(changes, false);
 			return new Outcome(null, false, false);
 		}
@@ -239,6 +242,26 @@ public final class StickyAccess {
 		}
 		session.saved(changes, restored.written);
 		return new Outcome(restored, false, false);
+	}
+
+	/**
+	 * A login ({@code changeSessionId}) of a held session memcached lost: the copy goes
+	 * back under its old id, then the rename runs again against it (the old id gets its
+	 * tombstone as after any login).
+	 */
+	private Outcome renameAfterRestore(MemcachedSession session, SessionChanges changes, LocalCopy current) {
+		LocalCopy restored = restore(current);
+		if (restored == null || restored == current) {
+			// a tombstone ended it, or memcached did not take it: reported by restore
+			return new Outcome(null, false, false);
+		}
+		SessionChanges again = changes.withBase(restored.written);
+		this.repository.save(session, again, false);
+		StoredSession after = session.base();
+		if (after == null || after == restored.written || !Objects.equals(session.storedId(), session.getId())) {
+			return new Outcome(null, false, false);
+		}
+		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()), false, false);
 	}
 
 	/**

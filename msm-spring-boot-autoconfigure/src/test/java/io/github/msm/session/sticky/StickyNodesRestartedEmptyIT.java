@@ -141,6 +141,34 @@ class StickyNodesRestartedEmptyIT extends StickyITSupport {
 	}
 
 	@Test
+	void login_OfSessionsWhoseItemsMemcachedLost_ShouldKeepTheirStateUnderTheNewIds() {
+		StickySessionRepository a = server("a", new MutableClock(Duration.ZERO));
+		List<String> ids = createSessions(a);
+
+		memcached.all().forEach(MemcachedServer::flushAll);
+		List<String> newIds = new ArrayList<>();
+		for (String id : ids) {
+			MemcachedSession session = a.findById(id);
+			assertThat(session).as("session %s", id).isNotNull();
+			session.changeSessionId();
+			session.setAttribute("user", "alice");
+			a.save(session);
+			a.save(session);
+			newIds.add(session.getId());
+		}
+		a.flush();
+
+		assertServedAndStored(a, newIds, memcached.nodesProperty(), 1);
+		MemcachedSessionRepository plain = plain(memcached.nodesProperty());
+		assertThat(newIds).as("logged-in sessions without their user")
+			.filteredOn((id) -> !"alice".equals(plain.findById(id).getAttribute("user")))
+			.isEmpty();
+		assertThat(ids).as("pre-login ids still alive")
+			.filteredOn((id) -> a.findById(id) != null || plain.findById(id) != null)
+			.isEmpty();
+	}
+
+	@Test
 	void readSessions_WhoseItemsMemcachedLostWithoutARestart_ShouldBeWrittenBackAtTheirCheck() {
 		MutableClock clock = new MutableClock(Duration.ZERO);
 		StickySessionRepository a = server("a", clock);
