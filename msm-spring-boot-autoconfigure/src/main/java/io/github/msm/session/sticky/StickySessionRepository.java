@@ -43,7 +43,10 @@ import org.springframework.util.Assert;
  * takeover again, so never gets this server's older copy (msm #153); a request still
  * carrying the old id gets it at most for one sweep interval ({@link CopyChecks}).
  * A change memcached does not take stays pending in the local copy and is written later
- * ({@link UnwrittenSessions}).
+ * ({@link UnwrittenSessions}). Only a tombstone ends a held session: when memcached has
+ * nothing under its id (a node restarted empty), the local copy is written back under the
+ * same id ({@link StickyAccess#restore(LocalCopy)}) by its next change, its check, its
+ * recheck after a node change, or the sweep ({@link StickyRecheck}).
  *
  * <p>
  * Each request gets its own {@link MemcachedSession}, built from the local copy's bytes
@@ -173,7 +176,8 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	/**
 	 * Starts expiring idle sessions on a background thread (the equivalent of Tomcat's
 	 * {@code processExpires}); without it they expire as the cache is used. The interval
-	 * is also how long a local copy is served before one read checks it ({@link CopyChecks}).
+	 * is also how long a local copy is served before one read checks it ({@link CopyChecks}),
+	 * and how soon sessions a restarted node lost are written back ({@link StickyRecheck}).
 	 * @param every how often to look
 	 */
 	public synchronized void startSweeper(Duration every) {
