@@ -289,6 +289,10 @@ public final class StickyAccess {
 		catch (PrimaryDownException ex) {
 			return copy;
 		}
+		catch (SessionMovedException ex) {
+			// moved to another node meanwhile: readers of this id follow it there
+			return null;
+		}
 		if (stored[0] != null) {
 			return new LocalCopy(copy.id, stored[0], stored[0], copy.lastAccessedTime);
 		}

@@ -102,15 +102,6 @@ final class WriteProblems {
 	}
 
 	/**
-	 * Runs a save and answers whether a change of it could not be stored because
-	 * memcached did not take it (a node failed or timed out, no node was up, or the
-	 * deadline passed): a change that may succeed if written again later.
-	 */
-	static boolean failedDuring(Runnable save) {
-		return watch(save).failed();
-	}
-
-	/**
 	 * Runs a save and answers what kept a change of it from being stored: memcached did
 	 * not take it ({@link Watched#failed()}), or had nothing under the id
 	 * ({@link Watched#absent()}).
