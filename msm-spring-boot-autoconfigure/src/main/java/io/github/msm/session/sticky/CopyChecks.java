@@ -2,6 +2,7 @@ package io.github.msm.session.sticky;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.UnaryOperator;
 
 import io.github.msm.session.StickyAccess;
 import io.github.msm.session.StickyAccess.Check;
@@ -36,10 +37,17 @@ final class CopyChecks {
 
 	private final long everyMillis;
 
-	CopyChecks(StickyAccess access, Clock clock, Duration every) {
+	private final UnaryOperator<@Nullable LocalCopy> writeBack;
+
+	/**
+	 * @param writeBack writes a held copy back that memcached lost (taking turns with the
+	 * session's saves); answers the copy now held, {@code null} when a tombstone ended it
+	 */
+	CopyChecks(StickyAccess access, Clock clock, Duration every, UnaryOperator<@Nullable LocalCopy> writeBack) {
 		this.access = access;
 		this.clock = clock;
 		this.everyMillis = every.toMillis();
+		this.writeBack = writeBack;
 	}
 
 	/** Records that memcached holds the copy's version now (this server wrote or read it). */
@@ -68,7 +76,7 @@ final class CopyChecks {
 		if (check == Check.ABSENT) {
 			// no tombstone, nothing: memcached lost it (a node restarted empty); this copy
 			// is the session and goes back under its id, unless a backup tombstone says no
-			LocalCopy restored = this.access.restore(copy);
+			LocalCopy restored = this.writeBack.apply(copy);
 			return (restored != null) ? restored.verified(now) : null;
 		}
 		return null;

@@ -3,11 +3,13 @@ package io.github.msm.session.sticky;
 import java.util.Collection;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import io.github.msm.session.StickyAccess;
 import io.github.msm.session.StickyAccess.Check;
 import io.github.msm.session.StickyAccess.LocalCopy;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Ids of local copies held when a node went down or came back: their memcached copy
@@ -58,8 +60,11 @@ final class StickyRecheck {
 	 * gets one look (again while memcached does not answer); the others (moved, changed,
 	 * their backup to write again) wait for their request.
 	 * @param held the local copies
+	 * @param writeBack writes a held copy back (taking turns with the session's saves);
+	 * answers the copy now held, the same one when memcached did not take it, {@code null}
+	 * when a tombstone ended it
 	 */
-	void restoreLost(Cache<String, LocalCopy> held) {
+	void restoreLost(Cache<String, LocalCopy> held, UnaryOperator<@Nullable LocalCopy> writeBack) {
 		Set<String> taken = Set.copyOf(this.sweep);
 		this.sweep.removeAll(taken);
 		for (String id : taken) {
@@ -69,16 +74,11 @@ final class StickyRecheck {
 				continue;
 			}
 			Check check = this.access.check(copy);
-			LocalCopy restored = (check == Check.ABSENT) ? this.access.restore(copy) : copy;
+			LocalCopy restored = (check == Check.ABSENT) ? writeBack.apply(copy) : copy;
 			if (check == Check.UNKNOWN || (check == Check.ABSENT && restored == copy)) {
 				this.sweep.add(id);
 			}
-			else if (restored == null) {
-				// a tombstone on the backup node: the session ended
-				held.asMap().remove(id, copy);
-			}
 			else if (restored != copy) {
-				held.asMap().replace(id, copy, restored);
 				this.ids.remove(id);
 			}
 		}

@@ -109,7 +109,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		Assert.state(this.access.route() != null, "sticky mode needs a jvmRoute: without a route in the id, a server"
 				+ " cannot tell that another server took a session over and would serve its older local copy");
 		this.sessions = newCache();
-		this.checks = new CopyChecks(this.access, this.clock, this.checkEvery);
+		this.checks = new CopyChecks(this.access, this.clock, this.checkEvery, this::writeBack);
 		this.recheck = new StickyRecheck(this.access);
 		this.access.onNodeChange(() -> this.recheck.markAll(this.sessions.asMap().keySet()));
 	}
@@ -134,7 +134,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		Assert.notNull(clock, "clock must not be null");
 		this.clock = clock;
 		this.sessions = newCache();
-		this.checks = new CopyChecks(this.access, clock, this.checkEvery);
+		this.checks = new CopyChecks(this.access, clock, this.checkEvery, this::writeBack);
 	}
 
 	/**
@@ -183,7 +183,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	public synchronized void startSweeper(Duration every) {
 		Assert.isTrue(every.toMillis() > 0, "every must be positive");
 		this.checkEvery = every;
-		this.checks = new CopyChecks(this.access, this.clock, every);
+		this.checks = new CopyChecks(this.access, this.clock, every, this::writeBack);
 		if (this.sweeper == null) {
 			this.sweeper = UnwrittenSessions.daemonScheduler("msm-sticky-sweeper");
 			this.sweeper.scheduleWithFixedDelay(this::sweep, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
@@ -238,7 +238,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			if (copy != null && loaded == null) {
 				// a tombstone, nothing, or a stand-in (no node answers): unless a tombstone
 				// ended it, this server's copy is all there is and goes back under its id
-				copy = replace(id, copy, this.access.restore(copy));
+				copy = writeBack(copy);
 				return (copy != null) ? this.access.open(copy) : null;
 			}
 			if (copy != null) {
@@ -257,6 +257,31 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		return session;
 	}
 
+	/**
+	 * Writes back a held copy memcached lost ({@link StickyAccess#restore(LocalCopy)}),
+	 * taking turns with the session's saves: it writes the latest state this server
+	 * acknowledged, never an older copy a request or the sweeper read before a save.
+	 * @return the copy held now; the one given when memcached did not take it or it is no
+	 * longer held (an expired copy is not written back); {@code null} when a tombstone
+	 * ended the session
+	 */
+	private @Nullable LocalCopy writeBack(@Nullable LocalCopy seen) {
+		if (seen == null) {
+			return null;
+		}
+		synchronized (lockFor(seen.id())) {
+			LocalCopy held = this.sessions.policy().getIfPresentQuietly(seen.id());
+			if (held == null) {
+				return seen;
+			}
+			LocalCopy restored = this.access.restore(held);
+			if (restored == held) {
+				return (held == seen) ? seen : held;
+			}
+			return replace(seen.id(), held, restored);
+		}
+	}
+
 	/** Replaces a held copy with what memcached now holds of it; {@code null} drops it. */
 	private @Nullable LocalCopy replace(String id, LocalCopy copy, @Nullable LocalCopy now) {
 		if (now == null) {
@@ -272,13 +297,10 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	@Override
 	public void save(MemcachedSession session) {
 		String storedId = this.access.storedIdOf(session);
-		if (this.writes == null) {
-			// written at once: concurrent saves merge by compare-and-set in memcached
-			saveLocked(session, storedId);
-			return;
-		}
-		// queued: a save plans its changes on the local copy it read, so two saves of a
-		// session at once would lose one; they take turns
+		// saves of a session take turns (the store's save lock would serialise their writes
+		// anyway): a queued change is planned on the local copy the save reads, and a write
+		// back after memcached lost the session writes that copy, so it must hold every
+		// change acknowledged before
 		synchronized (lockFor((storedId != null) ? storedId : session.getId())) {
 			saveLocked(session, storedId);
 		}
@@ -341,7 +363,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	public void sweep() {
 		this.sessions.cleanUp();
 		this.recheck.retainOnly(this.sessions.asMap().keySet());
-		this.recheck.restoreLost(this.sessions);
+		this.recheck.restoreLost(this.sessions, this::writeBack);
 	}
 
 	/** Sessions held in memory now (approximately). */
