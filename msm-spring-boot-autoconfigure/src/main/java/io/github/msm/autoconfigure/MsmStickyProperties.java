@@ -37,7 +37,8 @@ public class MsmStickyProperties {
 
 	/**
 	 * How often idle sessions are expired: deleted locally and from memcached, with a
-	 * SessionExpiredEvent.
+	 * SessionExpiredEvent. Also how long a local copy is served before one read checks it
+	 * against memcached, and how soon held sessions a restarted node lost are written back.
 	 */
 	private Duration sweepInterval = Duration.ofMinutes(1);
 

@@ -285,7 +285,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	 * Saves a snapshot already taken.
 	 * @param localFallback whether a change no node takes is kept in {@link LocalFallback};
 	 * {@code false} for sticky mode, which keeps it in its own local copy instead (the
-	 * failure is reported, see {@link WriteProblems#failedDuring(Runnable)})
+	 * failure is reported, see {@link WriteProblems#watch(Runnable)})
 	 */
 	void save(MemcachedSession session, SessionChanges changes, boolean localFallback) {
 		RepositoryParts parts = parts();

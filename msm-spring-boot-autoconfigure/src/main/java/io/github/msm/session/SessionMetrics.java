@@ -131,7 +131,7 @@ public final class SessionMetrics {
 			.register(registry);
 		this.restored = Counter.builder("msm.session.failover")
 			.tag("kind", "restore")
-			.description("Sessions written back from their backup to a node that came back empty")
+			.description("Sessions written back to a node that came back empty, from their backup or a sticky server's copy")
 			.register(registry);
 		this.replicated = Counter.builder("msm.session.failover")
 			.tag("kind", "re-replication")

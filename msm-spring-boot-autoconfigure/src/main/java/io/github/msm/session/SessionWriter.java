@@ -175,6 +175,72 @@ final class SessionWriter {
 	}
 
 	/**
+	 * Writes a session back under its id when its primary has nothing there, no session
+	 * and no tombstone: sticky mode's local copy after the node restarted empty (or
+	 * evicted it). The item is added, never set, so a tombstone written meanwhile (a
+	 * logout, a login, a takeover) stays and ends the session; a tombstone on the backup
+	 * node ends it too (the primary's may have been lost with the node). A newer backup
+	 * copy is the base the changes apply to.
+	 * @param changes the local state, as changes on top of the version last written
+	 * @param node the session's primary node
+	 * @return what is stored now; {@code null} when a tombstone ended the session or the
+	 * change could not be stored (both reported)
+	 */
+	@Nullable StoredSession restore(SessionChanges changes, MemcachedNode node) {
+		try (BackupWriter.Deferred backups = this.backup.defer()) {
+			long deadline = System.nanoTime() + this.settings.deadline().toNanos();
+			SaveLocks.Held held = this.locks.acquire(changes.id(), deadline);
+			if (held == null) {
+				return this.problems.failed(changes, "other saves of this session on this server did not finish in time");
+			}
+			try {
+				StoredSession stored = restoreData(changes, node, deadline);
+				held.written(stored);
+				return stored;
+			}
+			finally {
+				held.close();
+			}
+		}
+	}
+
+	private @Nullable StoredSession restoreData(SessionChanges changes, MemcachedNode node, long deadline) {
+		StoredSession base = changes.base();
+		MemcachedNode backupNode = this.nodes.backupOf(node);
+		if (backupNode != null && this.nodes.isAvailable(backupNode)) {
+			Read backup = this.reader.readBackup(changes.id(), backupNode);
+			if (backup.status() == SessionReader.Status.DELETED) {
+				return this.problems.gone(changes, true);
+			}
+			if (backup.status() == SessionReader.Status.FOUND && (base == null || backup.session().version() > base.version())) {
+				base = backup.session();
+			}
+		}
+		String key = this.settings.keys().data(changes.id());
+		Data data = this.planner.plan(base, changes);
+		byte[] bytes = SessionCodec.encodeData(data);
+		if (this.problems.isOversize(changes.id(), key, bytes)) {
+			return null;
+		}
+		int expiration = this.planner.dataExpiration(data);
+		WriteOutcome added = this.store.add(node, key, expiration, bytes);
+		switch (added.result()) {
+			case OK:
+				this.settings.metrics().restored();
+				return stored(changes.id(), node, key, data, bytes, expiration, added);
+			case CONFLICT:
+				Read there = this.reader.read(changes.id(), node);
+				if (there.status() == SessionReader.Status.FOUND) {
+					return changes.hasEdits() ? writeChanges(changes, node, there.session(), deadline) : there.session();
+				}
+				return (there.status() == SessionReader.Status.DELETED) ? this.problems.gone(changes, true)
+						: this.problems.failed(changes, "the node did not confirm the write");
+			default:
+				return nodeFailed(changes, node);
+		}
+	}
+
+	/**
 	 * Stores a session under a new id with the same base on another node, because its
 	 * node is down (or is a failover node and a regular node is back). The new id is the
 	 * same for every server that moves the session, so concurrent moves meet on it: the
@@ -283,7 +349,10 @@ final class SessionWriter {
 				this.store.delete(node, newKey);
 				return nodeFailed(changes, node);
 			}
-			int tombstoneExpiration = this.lifetime.expiration(SessionLifetime.GRACE);
+			// as long as any copy of the old id may still be held (a sticky server's copy of a
+			// session taken over ends only at this tombstone)
+			int tombstoneExpiration = this.lifetime
+				.expiration(SessionLifetime.tombstoneLifetime(data.maxInactiveInterval()));
 			WriteOutcome tombstone = this.store.cas(node, oldKey, current.cas(), tombstoneExpiration,
 					SessionCodec.tombstone());
 			switch (tombstone.result()) {

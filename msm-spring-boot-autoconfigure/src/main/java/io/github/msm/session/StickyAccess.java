@@ -201,14 +201,104 @@ public final class StickyAccess {
 		// copy, pending, never in the non-sticky LocalFallback (nothing would write it back)
 		boolean keepable = before != null && !changes.isNew() && !changes.isRenamed();
 		SessionChanges snapshot = changes;
-		boolean failed = WriteProblems
-			.failedDuring(() -> this.repository.save(session, snapshot, !keepable));
+		WriteProblems.Watched watched = WriteProblems.watch(() -> this.repository.save(session, snapshot, !keepable));
 		StoredSession after = session.base();
+		if ((after == null || after == before) && watched.absent()) {
+			return restoreAfterSave(session, snapshot, current, keepable);
+		}
 		if (after == null || after == before) {
-			return new Outcome(null, false, false, (failed && keepable) ? snapshot : null);
+			return new Outcome(null, false, false, (watched.failed() && keepable) ? snapshot : null);
 		}
 		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()),
 				changes.isNew(), false);
+	}
+
+	/**
+	 * A change memcached did not take because it had nothing under the id, not even a
+	 * tombstone: the node restarted empty, or evicted the session. That is no logout (a
+	 * logout, a login and a takeover leave tombstones), so this server's copy with the
+	 * change is the session, and is written back under the same id.
+	 */
+	private Outcome restoreAfterSave(MemcachedSession session, SessionChanges changes, @Nullable LocalCopy current,
+			boolean keepable) {
+		StoredSession base = changes.base();
+		if (changes.isRenamed() && current != null && current.id.equals(changes.storedId())) {
+			return renameAfterRestore(session, changes, current);
+		}
+		if (!keepable || base == null) {
+			// a new session, or a takeover of one that just vanished: reported
+			this.repository.parts().writer.problems().gone(changes, false);
+			return new Outcome(null, false, false);
+		}
+		boolean onCopy = current != null && current.id.equals(changes.id());
+		StoredSession written = onCopy ? current.written : base;
+		Data next = this.repository.parts().writer.planner().plan(onCopy ? current.local : base, changes);
+		LocalCopy pending = new LocalCopy(changes.id(), written, new StoredSession(next, written.cas(), next.access()),
+				session.getLastAccessedTime());
+		LocalCopy restored = restore(pending);
+		if (restored == null) {
+			return new Outcome(null, false, false);
+		}
+		if (restored == pending) {
+			return new Outcome(null, false, false, changes);
+		}
+		session.saved(changes, restored.written);
+		return new Outcome(restored, false, false);
+	}
+
+	/**
+	 * A login ({@code changeSessionId}) of a held session memcached lost: the copy goes
+	 * back under its old id, then the rename runs again against it (the old id gets its
+	 * tombstone as after any login).
+	 */
+	private Outcome renameAfterRestore(MemcachedSession session, SessionChanges changes, LocalCopy current) {
+		LocalCopy restored = restore(current);
+		if (restored == null || restored == current) {
+			// a tombstone ended it, or memcached did not take it: reported by restore
+			return new Outcome(null, false, false);
+		}
+		SessionChanges again = changes.withBase(restored.written);
+		this.repository.save(session, again, false);
+		StoredSession after = session.base();
+		if (after == null || after == restored.written || !Objects.equals(session.storedId(), session.getId())) {
+			return new Outcome(null, false, false);
+		}
+		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()), false, false);
+	}
+
+	/**
+	 * Writes a local copy back under its id when memcached has nothing there, no session
+	 * and no tombstone (its node restarted empty, or evicted it): for a sticky server the
+	 * copy it holds is the session, until a tombstone (a logout, a login, a takeover by
+	 * another server) says otherwise. The item is added, never set over anything, and a
+	 * tombstone on the backup node also ends the session.
+	 * @return the copy as now stored (with its backup queued); the same copy when
+	 * memcached did not take it (reported); {@code null} when a tombstone ended the
+	 * session or it may not be stored (too large, reported)
+	 */
+	public @Nullable LocalCopy restore(LocalCopy copy) {
+		MemcachedNode node = this.repository.idFormat().nodeOf(copy.id);
+		RepositoryParts parts = this.repository.parts();
+		if (node == null || !parts.nodes.isAvailable(node)) {
+			return copy;
+		}
+		SessionChanges changes = pendingChanges(copy);
+		StoredSession[] stored = new StoredSession[1];
+		WriteProblems.Watched watched;
+		try {
+			watched = WriteProblems.watch(() -> stored[0] = parts.writer.restore(changes, node));
+		}
+		catch (PrimaryDownException ex) {
+			return copy;
+		}
+		catch (SessionMovedException ex) {
+			// moved to another node meanwhile: readers of this id follow it there
+			return null;
+		}
+		if (stored[0] != null) {
+			return new LocalCopy(copy.id, stored[0], stored[0], copy.lastAccessedTime);
+		}
+		return (watched.failed() || watched.absent()) ? copy : null;
 	}
 
 	/**
@@ -222,6 +312,26 @@ public final class StickyAccess {
 		if (!copy.isPending()) {
 			return copy;
 		}
+		SessionChanges changes = pendingChanges(copy);
+		if (!changes.hasEdits()) {
+			return new LocalCopy(copy.id, copy.written, copy.written, copy.lastAccessedTime);
+		}
+		RepositoryParts parts = this.repository.parts();
+		MemcachedSession carrier = new MemcachedSession(copy.id, copy.written, this.repository.idFormat(),
+				parts.codec, parts.lifetime);
+		WriteProblems.Watched watched = WriteProblems.watch(() -> this.repository.save(carrier, changes, false));
+		StoredSession stored = carrier.base();
+		if ((stored == null || stored == copy.written) && watched.absent()) {
+			return restore(copy);
+		}
+		if (stored == null || stored == copy.written) {
+			return watched.failed() ? copy : null;
+		}
+		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime);
+	}
+
+	/** A copy's local state as changes on top of what memcached holds (none when nothing is pending). */
+	private static SessionChanges pendingChanges(LocalCopy copy) {
 		Data local = copy.local.data();
 		Data written = copy.written.data();
 		Map<String, byte[]> set = new LinkedHashMap<>();
@@ -233,21 +343,9 @@ public final class StickyAccess {
 		Set<String> removed = new LinkedHashSet<>(written.attributes().keySet());
 		removed.removeAll(local.attributes().keySet());
 		boolean intervalChanged = !local.maxInactiveInterval().equals(written.maxInactiveInterval());
-		if (set.isEmpty() && removed.isEmpty() && !intervalChanged) {
-			return new LocalCopy(copy.id, copy.written, copy.written, copy.lastAccessedTime);
-		}
-		SessionChanges changes = new SessionChanges(copy.id, copy.id, copy.written, written.creationTime(),
-				Map.copyOf(set), Map.of(), Set.copyOf(removed), local.maxInactiveInterval(), intervalChanged,
-				intervalChanged, new AccessChange(copy.lastAccessedTime, true));
-		RepositoryParts parts = this.repository.parts();
-		MemcachedSession carrier = new MemcachedSession(copy.id, copy.written, this.repository.idFormat(),
-				parts.codec, parts.lifetime);
-		boolean failed = WriteProblems.failedDuring(() -> this.repository.save(carrier, changes, false));
-		StoredSession stored = carrier.base();
-		if (stored == null || stored == copy.written) {
-			return failed ? copy : null;
-		}
-		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime);
+		return new SessionChanges(copy.id, copy.id, copy.written, written.creationTime(), Map.copyOf(set), Map.of(),
+				Set.copyOf(removed), local.maxInactiveInterval(), intervalChanged, intervalChanged,
+				new AccessChange(copy.lastAccessedTime, true));
 	}
 
 	/**
@@ -445,6 +543,17 @@ public final class StickyAccess {
 			return access.equals(kept.lastAccessedTime) ? kept
 					: new LocalCopy(kept.id, kept.written, kept.local, access)
 						.verified(Math.max(this.verifiedAt, other.verifiedAt));
+		}
+
+		/**
+		 * What a write of all of this copy's queued changes stored, with this copy's access
+		 * when it is later: the local version numbers of coalesced changes run ahead of the
+		 * one version written, and the stored one (and its CAS token) is what counts.
+		 */
+		public LocalCopy writtenAs(LocalCopy stored) {
+			Instant access = this.lastAccessedTime.isAfter(stored.lastAccessedTime) ? this.lastAccessedTime
+					: stored.lastAccessedTime;
+			return new LocalCopy(stored.id, stored.written, stored.written, access).verified(stored.verifiedAt);
 		}
 
 		/** This copy with what a later write stored, keeping the local state queued since. */

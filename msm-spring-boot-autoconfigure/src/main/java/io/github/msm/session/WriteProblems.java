@@ -25,9 +25,36 @@ final class WriteProblems {
 	/**
 	 * Set while sticky mode saves: whether a change failed to reach memcached (not
 	 * "gone", not oversize), so that sticky mode keeps it pending instead of dropping its
-	 * only current copy.
+	 * only current copy, and whether memcached had nothing under the id (no tombstone
+	 * either), so that sticky mode writes its copy back instead of taking it as a logout.
 	 */
-	private static final ThreadLocal<boolean[]> FAILURES = new ThreadLocal<>();
+	private static final ThreadLocal<Watched> WATCHED = new ThreadLocal<>();
+
+	/** What went wrong during a watched save. */
+	static final class Watched {
+
+		private boolean failed;
+
+		private boolean absent;
+
+		/**
+		 * Whether a change could not be stored because memcached did not take it (a node
+		 * failed or timed out, no node was up, or the deadline passed): a change that may
+		 * succeed if written again later.
+		 */
+		boolean failed() {
+			return this.failed;
+		}
+
+		/**
+		 * Whether a change was not stored because memcached had nothing under the id: no
+		 * session and no tombstone (expired, evicted, or the node restarted empty).
+		 */
+		boolean absent() {
+			return this.absent;
+		}
+
+	}
 
 	private final SessionMetrics metrics;
 
@@ -47,6 +74,12 @@ final class WriteProblems {
 	 * nothing (deleted, expired or evicted)
 	 */
 	@Nullable StoredSession gone(SessionChanges changes, boolean tombstone) {
+		Watched watched = WATCHED.get();
+		if (watched != null && !tombstone) {
+			// sticky mode writes its copy back, or reports the change with gone() itself
+			watched.absent = true;
+			return null;
+		}
 		if (!changes.hasEdits()) {
 			return null;
 		}
@@ -69,27 +102,27 @@ final class WriteProblems {
 	}
 
 	/**
-	 * Runs a save and answers whether a change of it could not be stored because
-	 * memcached did not take it (a node failed or timed out, no node was up, or the
-	 * deadline passed): a change that may succeed if written again later.
+	 * Runs a save and answers what kept a change of it from being stored: memcached did
+	 * not take it ({@link Watched#failed()}), or had nothing under the id
+	 * ({@link Watched#absent()}).
 	 */
-	static boolean failedDuring(Runnable save) {
-		boolean[] failed = new boolean[1];
-		boolean[] outer = FAILURES.get();
-		FAILURES.set(failed);
+	static Watched watch(Runnable save) {
+		Watched watched = new Watched();
+		Watched outer = WATCHED.get();
+		WATCHED.set(watched);
 		try {
 			save.run();
 		}
 		finally {
-			FAILURES.set(outer);
+			WATCHED.set(outer);
 		}
-		return failed[0];
+		return watched;
 	}
 
 	@Nullable StoredSession failed(SessionChanges changes, String reason) {
-		boolean[] watched = FAILURES.get();
+		Watched watched = WATCHED.get();
 		if (watched != null) {
-			watched[0] = true;
+			watched.failed = true;
 		}
 		this.metrics.writeFailure();
 		incidents.warn("write-failed", () -> "Session " + changes.id() + ": change of " + changes.describe()

@@ -2,10 +2,12 @@ package io.github.msm.session.sticky;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.function.UnaryOperator;
 
 import io.github.msm.session.StickyAccess;
 import io.github.msm.session.StickyAccess.Check;
 import io.github.msm.session.StickyAccess.LocalCopy;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Looks at memcached, rarely, to tell whether a local copy is still this server's session.
@@ -21,6 +23,8 @@ import io.github.msm.session.StickyAccess.LocalCopy;
  * published: a session taken over, or written meanwhile under this id, has not expired.</li>
  * </ul>
  * A check that memcached does not answer keeps the copy (it may be the only current one).
+ * A check that finds nothing, not even a tombstone, writes the copy back: memcached lost
+ * the session (its node restarted empty, or evicted it), nobody ended it.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -33,10 +37,17 @@ final class CopyChecks {
 
 	private final long everyMillis;
 
-	CopyChecks(StickyAccess access, Clock clock, Duration every) {
+	private final UnaryOperator<@Nullable LocalCopy> writeBack;
+
+	/**
+	 * @param writeBack writes a held copy back that memcached lost (taking turns with the
+	 * session's saves); answers the copy now held, {@code null} when a tombstone ended it
+	 */
+	CopyChecks(StickyAccess access, Clock clock, Duration every, UnaryOperator<@Nullable LocalCopy> writeBack) {
 		this.access = access;
 		this.clock = clock;
 		this.everyMillis = every.toMillis();
+		this.writeBack = writeBack;
 	}
 
 	/** Records that memcached holds the copy's version now (this server wrote or read it). */
@@ -44,22 +55,31 @@ final class CopyChecks {
 		return copy.verified(this.clock.millis());
 	}
 
-	/** Whether a copy may be served; {@code false} when memcached says it was replaced. */
-	boolean isCurrent(LocalCopy copy) {
+	/**
+	 * The copy to serve: this one, or this one as written back when memcached had lost
+	 * it; {@code null} when memcached says it was replaced (taken over, logged out,
+	 * renamed, or written meanwhile under this id).
+	 */
+	@Nullable LocalCopy current(LocalCopy copy) {
 		long now = this.clock.millis();
 		long verifiedAt = copy.verifiedAt();
 		if (verifiedAt == Long.MIN_VALUE || now - verifiedAt < this.everyMillis) {
 			if (verifiedAt == Long.MIN_VALUE) {
 				copy.verified(now);
 			}
-			return true;
+			return copy;
 		}
 		Check check = this.access.check(copy);
 		if (check == Check.CURRENT || check == Check.UNKNOWN) {
-			copy.verified(now);
-			return true;
+			return copy.verified(now);
 		}
-		return false;
+		if (check == Check.ABSENT) {
+			// no tombstone, nothing: memcached lost it (a node restarted empty); this copy
+			// is the session and goes back under its id, unless a backup tombstone says no
+			LocalCopy restored = this.writeBack.apply(copy);
+			return (restored != null) ? restored.verified(now) : null;
+		}
+		return null;
 	}
 
 	/** Whether an expired copy's session really expired: not taken over nor written meanwhile. */

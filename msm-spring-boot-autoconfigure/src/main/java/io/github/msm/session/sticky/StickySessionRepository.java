@@ -43,7 +43,10 @@ import org.springframework.util.Assert;
  * takeover again, so never gets this server's older copy (msm #153); a request still
  * carrying the old id gets it at most for one sweep interval ({@link CopyChecks}).
  * A change memcached does not take stays pending in the local copy and is written later
- * ({@link UnwrittenSessions}).
+ * ({@link UnwrittenSessions}). Only a tombstone ends a held session: when memcached has
+ * nothing under its id (a node restarted empty), the local copy is written back under the
+ * same id ({@link StickyAccess#restore(LocalCopy)}) by its next change, its check, its
+ * recheck after a node change, or the sweep ({@link StickyRecheck}).
  *
  * <p>
  * Each request gets its own {@link MemcachedSession}, built from the local copy's bytes
@@ -106,7 +109,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		Assert.state(this.access.route() != null, "sticky mode needs a jvmRoute: without a route in the id, a server"
 				+ " cannot tell that another server took a session over and would serve its older local copy");
 		this.sessions = newCache();
-		this.checks = new CopyChecks(this.access, this.clock, this.checkEvery);
+		this.checks = new CopyChecks(this.access, this.clock, this.checkEvery, this::writeBack);
 		this.recheck = new StickyRecheck(this.access);
 		this.access.onNodeChange(() -> this.recheck.markAll(this.sessions.asMap().keySet()));
 	}
@@ -131,7 +134,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		Assert.notNull(clock, "clock must not be null");
 		this.clock = clock;
 		this.sessions = newCache();
-		this.checks = new CopyChecks(this.access, clock, this.checkEvery);
+		this.checks = new CopyChecks(this.access, clock, this.checkEvery, this::writeBack);
 	}
 
 	/**
@@ -173,13 +176,14 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	/**
 	 * Starts expiring idle sessions on a background thread (the equivalent of Tomcat's
 	 * {@code processExpires}); without it they expire as the cache is used. The interval
-	 * is also how long a local copy is served before one read checks it ({@link CopyChecks}).
+	 * is also how long a local copy is served before one read checks it ({@link CopyChecks}),
+	 * and how soon sessions a restarted node lost are written back ({@link StickyRecheck}).
 	 * @param every how often to look
 	 */
 	public synchronized void startSweeper(Duration every) {
 		Assert.isTrue(every.toMillis() > 0, "every must be positive");
 		this.checkEvery = every;
-		this.checks = new CopyChecks(this.access, this.clock, every);
+		this.checks = new CopyChecks(this.access, this.clock, every, this::writeBack);
 		if (this.sweeper == null) {
 			this.sweeper = UnwrittenSessions.daemonScheduler("msm-sticky-sweeper");
 			this.sweeper.scheduleWithFixedDelay(this::sweep, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
@@ -218,9 +222,11 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				this.sessions.asMap().putIfAbsent(id, copy);
 				this.unwritten.add(id);
 			}
-			if (copy != null && !this.checks.isCurrent(copy)) {
-				this.sessions.asMap().remove(id, copy);
-				copy = null;
+			if (copy != null) {
+				LocalCopy current = this.checks.current(copy);
+				if (current != copy) {
+					copy = replace(id, copy, current);
+				}
 			}
 			if (copy != null && !this.recheck.take(id, copy)) {
 				this.metrics.hit();
@@ -230,9 +236,10 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			MemcachedSession session = this.memcached.findById(id);
 			LocalCopy loaded = (session != null) ? this.access.copyOf(session) : null;
 			if (copy != null && loaded == null) {
-				// memcached lost it, or answered with a stand-in: this server's copy is all
-				// there is, and its next change writes it
-				return this.access.open(copy);
+				// a tombstone, nothing, or a stand-in (no node answers): unless a tombstone
+				// ended it, this server's copy is all there is and goes back under its id
+				copy = writeBack(copy);
+				return (copy != null) ? this.access.open(copy) : null;
 			}
 			if (copy != null) {
 				// rechecked: memcached's copy, maybe moved to another node, replaces ours
@@ -250,16 +257,50 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		return session;
 	}
 
+	/**
+	 * Writes back a held copy memcached lost ({@link StickyAccess#restore(LocalCopy)}),
+	 * taking turns with the session's saves: it writes the latest state this server
+	 * acknowledged, never an older copy a request or the sweeper read before a save.
+	 * @return the copy held now; the one given when memcached did not take it or it is no
+	 * longer held (an expired copy is not written back); {@code null} when a tombstone
+	 * ended the session
+	 */
+	private @Nullable LocalCopy writeBack(@Nullable LocalCopy seen) {
+		if (seen == null) {
+			return null;
+		}
+		synchronized (lockFor(seen.id())) {
+			LocalCopy held = this.sessions.policy().getIfPresentQuietly(seen.id());
+			if (held == null) {
+				return seen;
+			}
+			LocalCopy restored = this.access.restore(held);
+			if (restored == held) {
+				return (held == seen) ? seen : held;
+			}
+			return replace(seen.id(), held, restored);
+		}
+	}
+
+	/** Replaces a held copy with what memcached now holds of it; {@code null} drops it. */
+	private @Nullable LocalCopy replace(String id, LocalCopy copy, @Nullable LocalCopy now) {
+		if (now == null) {
+			this.sessions.asMap().remove(id, copy);
+			return null;
+		}
+		if (now != copy) {
+			this.sessions.asMap().replace(id, copy, this.checks.known(now));
+		}
+		return now;
+	}
+
 	@Override
 	public void save(MemcachedSession session) {
 		String storedId = this.access.storedIdOf(session);
-		if (this.writes == null) {
-			// written at once: concurrent saves merge by compare-and-set in memcached
-			saveLocked(session, storedId);
-			return;
-		}
-		// queued: a save plans its changes on the local copy it read, so two saves of a
-		// session at once would lose one; they take turns
+		// saves of a session take turns (the store's save lock would serialise their writes
+		// anyway): a queued change is planned on the local copy the save reads, and a write
+		// back after memcached lost the session writes that copy, so it must hold every
+		// change acknowledged before
 		synchronized (lockFor((storedId != null) ? storedId : session.getId())) {
 			saveLocked(session, storedId);
 		}
@@ -315,10 +356,14 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 		return this.memcached;
 	}
 
-	/** Expires idle sessions now: what the background sweeper does. */
+	/**
+	 * Expires idle sessions now, and writes back the sessions held here that memcached
+	 * lost when a node restarted empty: what the background sweeper does.
+	 */
 	public void sweep() {
 		this.sessions.cleanUp();
 		this.recheck.retainOnly(this.sessions.asMap().keySet());
+		this.recheck.restoreLost(this.sessions, this::writeBack);
 	}
 
 	/** Sessions held in memory now (approximately). */
@@ -398,7 +443,9 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				if (stored == null) {
 					return null;
 				}
-				return this.checks.known(held.hasSameStateAs(copy) ? stored.newest(held) : held.withWritten(stored));
+				// nothing queued since: the copy is what was written (its version and CAS token,
+				// so that the next change is one compare-and-set); else it keeps the newer state
+				return this.checks.known(held.hasSameStateAs(copy) ? held.writtenAs(stored) : held.withWritten(stored));
 			});
 		}
 		return true;

@@ -51,7 +51,12 @@ abstract class StickyITSupport {
 	}
 
 	StickySessionRepository server(String route, Clock clock) {
-		NodeRing ring = NodeRing.parse(List.of(servers().nodesProperty()));
+		return server(route, clock, servers().nodesProperty());
+	}
+
+	/** A server over some of the nodes only ({@code msm.nodes}), e.g. a one-node setup. */
+	StickySessionRepository server(String route, Clock clock, String nodes) {
+		NodeRing ring = NodeRing.parse(List.of(nodes));
 		MemcachedStore store = new MemcachedStore(ring.nodes(), true, Duration.ofMillis(1000));
 		MemcachedSessionRepository memcached = new MemcachedSessionRepository(store, ring,
 				new KryoSessionSerializer(ClassAllowList.of(List.of("io.github.msm")), getClass().getClassLoader()));
