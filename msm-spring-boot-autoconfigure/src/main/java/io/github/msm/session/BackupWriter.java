@@ -44,7 +44,10 @@ final class BackupWriter implements AutoCloseable {
 
 	private static final Log logger = LogFactory.getLog(BackupWriter.class);
 
-	/** How many keys a lane holds before further writes are dropped (counted). */
+	/**
+	 * How many keys a lane holds before further data writes are dropped (counted); see
+	 * {@link BackupLane#REMOVAL_HEADROOM} for tombstones and deletes.
+	 */
 	static final int LANE_CAPACITY = 10_000;
 
 	private static final Deferred NOTHING_DEFERRED = () -> {

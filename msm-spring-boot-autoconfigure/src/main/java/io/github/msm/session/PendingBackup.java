@@ -96,6 +96,14 @@ final class PendingBackup {
 		return true;
 	}
 
+	/**
+	 * Whether the write takes a session away (a tombstone or a delete): dropping it would
+	 * leave a logged-out session on the backup, where a failover would find it again.
+	 */
+	boolean isRemoval() {
+		return this.kind == Kind.DELETE || isTombstone();
+	}
+
 	private boolean isTombstone() {
 		return this.kind == Kind.SET && this.bytes != null && SessionCodec.isTombstone(this.bytes);
 	}

@@ -53,6 +53,32 @@ class BackupLaneIT extends RepositoryITSupport {
 	}
 
 	@Test
+	void deleteById_WhenTheBackupLaneIsFull_ShouldStillReplaceTheBackupWithATombstone() {
+		MemcachedSession session = storedOn("n1");
+		this.repository.awaitBackupWrites();
+		this.repository.setBackupMaxLag(Duration.ofHours(1));
+		BackupWriter backup = backup();
+		byte[] filler = SessionCodec.encodeData(dataOfVersion(1));
+		CountDownLatch release = hold("n2");
+		try {
+			for (int i = 0; i < BackupWriter.LANE_CAPACITY; i++) {
+				backup.writeData("filler" + i, node("n2"), "bak:filler" + i, 1, 0, filler);
+			}
+
+			this.repository.deleteById(session.getId());
+		}
+		finally {
+			release.countDown();
+		}
+		this.repository.awaitBackupWrites();
+
+		assertThat(SessionCodec.isTombstone(memcached.node("n2").get("bak:" + session.getId())))
+			.as("the backup of the logged-out session is a tombstone")
+			.isTrue();
+		assertThat(backup.queuedRecords()).isZero();
+	}
+
+	@Test
 	void writeData_AfterTheWriterClosed_ShouldBeCountedAndKeepNoRecord() {
 		BackupWriter backup = backup();
 		backup.close();
