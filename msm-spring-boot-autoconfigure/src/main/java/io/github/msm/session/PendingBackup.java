@@ -104,7 +104,8 @@ final class PendingBackup {
 		return this.kind == Kind.DELETE || isTombstone();
 	}
 
-	private boolean isTombstone() {
+	/** Whether the write puts a tombstone in place of a session (a logout, a rename). */
+	boolean isTombstone() {
 		return this.kind == Kind.SET && this.bytes != null && SessionCodec.isTombstone(this.bytes);
 	}
 
