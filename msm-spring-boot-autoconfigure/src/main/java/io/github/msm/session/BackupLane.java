@@ -39,6 +39,15 @@ final class BackupLane {
 
 	static final int MAX_BATCH = 512;
 
+	/**
+	 * How many times its capacity a lane may hold when the write is a tombstone or a
+	 * delete: a full lane drops data writes (the primary copy is intact), but a dropped
+	 * tombstone would leave a logged-out session on the backup for a failover to bring
+	 * back. Removals are rare next to data writes, so the headroom bounds memory all the
+	 * same.
+	 */
+	static final int REMOVAL_HEADROOM = 2;
+
 	private final MemcachedNode node;
 
 	private final BackupSender sender;
@@ -77,7 +86,8 @@ final class BackupLane {
 	 * Starts the lane's thread.
 	 * @param node the backup node
 	 * @param sender what sends the batches
-	 * @param capacity how many keys may wait; more writes are dropped (counted)
+	 * @param capacity how many keys may wait; more writes are dropped (counted), except
+	 * tombstones and deletes, which may use {@value #REMOVAL_HEADROOM} times as many
 	 */
 	BackupLane(MemcachedNode node, BackupSender sender, int capacity) {
 		this.node = node;
@@ -110,7 +120,8 @@ final class BackupLane {
 					index(existing);
 					return existing;
 				}
-				if (this.pending.size() < this.capacity) {
+				if (this.pending.size() < this.capacity
+						|| (write.isRemoval() && this.pending.size() < this.capacity * REMOVAL_HEADROOM)) {
 					if (this.pending.isEmpty() && this.inFlight.isEmpty()) {
 						this.oldestSince = write.since();
 					}

@@ -33,7 +33,9 @@ import org.jspecify.annotations.Nullable;
  * {@code maxLag}, the request that queues a write waits for that write (after the save
  * lock is released, see {@link #defer()}) instead of letting the queue grow, so that a
  * primary that dies loses at most the writes of about the last {@code maxLag}, however
- * high the load. Synchronous, the writes are sent by the request itself after the save
+ * high the load. A tombstone (logout, rename) is always waited for, so that no failover
+ * can bring back a session whose logout was acknowledged. Synchronous, the writes are
+ * sent by the request itself after the save
  * lock is released. A full lane or a failed write is counted and logged, never dropped
  * silently.
  *
@@ -44,7 +46,10 @@ final class BackupWriter implements AutoCloseable {
 
 	private static final Log logger = LogFactory.getLog(BackupWriter.class);
 
-	/** How many keys a lane holds before further writes are dropped (counted). */
+	/**
+	 * How many keys a lane holds before further data writes are dropped (counted); see
+	 * {@link BackupLane#REMOVAL_HEADROOM} for tombstones and deletes.
+	 */
 	static final int LANE_CAPACITY = 10_000;
 
 	private static final Deferred NOTHING_DEFERRED = () -> {
@@ -207,7 +212,9 @@ final class BackupWriter implements AutoCloseable {
 		}
 		BackupLane lane = lane(node);
 		PendingBackup carrier = lane.add(write);
-		if (carrier != null && lane.lagNanos() > this.maxLagNanos) {
+		if (carrier != null && (write.isTombstone() || lane.lagNanos() > this.maxLagNanos)) {
+			// a tombstone is waited for at once: a primary that died before it reached the
+			// backup would let a failover bring the logged-out session back
 			if (deferral != null) {
 				deferral.await(carrier);
 			}

@@ -96,7 +96,16 @@ final class PendingBackup {
 		return true;
 	}
 
-	private boolean isTombstone() {
+	/**
+	 * Whether the write takes a session away (a tombstone or a delete): dropping it would
+	 * leave a logged-out session on the backup, where a failover would find it again.
+	 */
+	boolean isRemoval() {
+		return this.kind == Kind.DELETE || isTombstone();
+	}
+
+	/** Whether the write puts a tombstone in place of a session (a logout, a rename). */
+	boolean isTombstone() {
 		return this.kind == Kind.SET && this.bytes != null && SessionCodec.isTombstone(this.bytes);
 	}
 

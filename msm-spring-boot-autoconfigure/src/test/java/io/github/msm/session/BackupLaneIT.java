@@ -53,6 +53,64 @@ class BackupLaneIT extends RepositoryITSupport {
 	}
 
 	@Test
+	void deleteById_WhenTheBackupLaneIsFull_ShouldStillReplaceTheBackupWithATombstone() throws Exception {
+		MemcachedSession session = storedOn("n1");
+		this.repository.awaitBackupWrites();
+		this.repository.setBackupMaxLag(Duration.ofHours(1));
+		BackupWriter backup = backup();
+		byte[] filler = SessionCodec.encodeData(dataOfVersion(1));
+		java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newSingleThreadExecutor();
+		java.util.concurrent.Future<?> deleted;
+		CountDownLatch release = hold("n2");
+		try {
+			for (int i = 0; i < BackupWriter.LANE_CAPACITY; i++) {
+				backup.writeData("filler" + i, node("n2"), "bak:filler" + i, 1, 0, filler);
+			}
+
+			// the logout waits for its tombstone, so it runs beside the held lane
+			deleted = executor.submit(() -> this.repository.deleteById(session.getId()));
+			await().until(() -> dropped() > 0 || this.repository.backupQueueDepth() > BackupWriter.LANE_CAPACITY);
+		}
+		finally {
+			release.countDown();
+		}
+		deleted.get();
+		executor.shutdown();
+		this.repository.awaitBackupWrites();
+
+		assertThat(SessionCodec.isTombstone(memcached.node("n2").get("bak:" + session.getId())))
+			.as("the backup of the logged-out session is a tombstone")
+			.isTrue();
+		assertThat(backup.queuedRecords()).isZero();
+	}
+
+	@Test
+	void deleteById_WhenTheBackupLaneIsBehind_ShouldReturnOnlyOnceTheBackupHoldsTheTombstone() throws Exception {
+		MemcachedSession session = storedOn("n1");
+		this.repository.awaitBackupWrites();
+		this.repository.setBackupMaxLag(Duration.ofHours(1));
+		String backupKey = "bak:" + session.getId();
+		java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newSingleThreadExecutor();
+		java.util.concurrent.Future<byte[]> backupWhenDeleted;
+		CountDownLatch release = hold("n2");
+		try {
+			backupWhenDeleted = executor.submit(() -> {
+				this.repository.deleteById(session.getId());
+				return memcached.node("n2").get(backupKey);
+			});
+			await().until(() -> this.repository.backupQueueDepth() >= 1);
+		}
+		finally {
+			release.countDown();
+		}
+
+		assertThat(SessionCodec.isTombstone(backupWhenDeleted.get()))
+			.as("the backup when the logout returned (a failover would read it)")
+			.isTrue();
+		executor.shutdown();
+	}
+
+	@Test
 	void writeData_AfterTheWriterClosed_ShouldBeCountedAndKeepNoRecord() {
 		BackupWriter backup = backup();
 		backup.close();

@@ -92,21 +92,22 @@ final class LockItems implements AutoCloseable {
 				return new Taken(SessionLock.Outcome.UNAVAILABLE, null, 0);
 			}
 			WriteOutcome added = this.store.add(node, key, this.expirationSeconds, token);
-			if (added.isOk()) {
-				return new Taken(SessionLock.Outcome.ACQUIRED, node, added.cas());
-			}
-			if (added.result() != WriteResult.CONFLICT) {
+			if (!added.isOk() && added.result() != WriteResult.CONFLICT) {
 				if (this.placement.isAvailable(node)) {
 					return new Taken(SessionLock.Outcome.UNAVAILABLE, null, 0);
 				}
 				failed.add(node);
 				continue;
 			}
-			if (!this.store.canDeleteIfUnchanged()) {
-				WriteOutcome taken = takeOverReleased(node, key, token);
-				if (taken != null) {
+			WriteOutcome taken = added.isOk() ? added
+					: (!this.store.canDeleteIfUnchanged() ? takeOverReleased(node, key, token) : null);
+			if (taken != null) {
+				if (!heldElsewhere(node, key)) {
 					return new Taken(SessionLock.Outcome.ACQUIRED, node, taken.cas());
 				}
+				// a request still holds the lock where it went while this node was down
+				removeOwnItem(new SessionLock(base, node, key, token, SessionLock.Outcome.ACQUIRED, null, 0,
+						taken.cas()));
 			}
 			long left = deadline - System.nanoTime();
 			if (left <= 0 || Thread.currentThread().isInterrupted()) {
@@ -116,6 +117,22 @@ final class LockItems implements AutoCloseable {
 			LockSupport.parkNanos(pause);
 			backoff = Math.min(MAX_BACKOFF_NANOS, backoff * 2);
 		}
+	}
+
+	/**
+	 * Whether another node that is up holds the session's lock item: taken while the node
+	 * we locked on was down (or taken for down by that request's server), by a request
+	 * that may still run. The item we just took must then wait for it, or two requests of
+	 * the session would run at once once the home node is back.
+	 */
+	private boolean heldElsewhere(MemcachedNode ours, String key) {
+		for (MemcachedNode other : this.placement.othersUp(ours)) {
+			StoredValue value = this.store.get(other, key);
+			if (value != null && !Arrays.equals(value.bytes(), RELEASED)) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/** Text protocol: a lock released by overwriting it with the marker is free to take. */

@@ -21,7 +21,10 @@ import org.jspecify.annotations.Nullable;
  * is up, else the next one, and failover-only nodes only while no regular node is up. A
  * server that still takes a dead node for up fails its {@code add} there, which marks the
  * node down, and moves on to the same next node as everyone else. Draining is not
- * considered: it is one server's local state, and servers must agree on the place.
+ * considered: it is one server's local state, and servers must agree on the place. When
+ * the home comes back while a request still holds the lock on the next node, the place
+ * moves back under that holder: so whoever takes the item also looks for it on the other
+ * nodes up, and waits while it is held there (see {@link LockItems}).
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -83,6 +86,17 @@ final class LockPlacement {
 			}
 		}
 		return failover;
+	}
+
+	/**
+	 * The nodes up other than the given one, in ring order: where a request may hold the
+	 * lock that it took while the given node was down.
+	 */
+	List<MemcachedNode> othersUp(MemcachedNode node) {
+		return this.ring.nodes()
+			.stream()
+			.filter((other) -> !other.equals(node) && this.availability.isAvailable(other))
+			.toList();
 	}
 
 	boolean isAvailable(MemcachedNode node) {

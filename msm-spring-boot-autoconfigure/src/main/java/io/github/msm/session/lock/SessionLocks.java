@@ -32,7 +32,9 @@ import org.springframework.util.Assert;
  * <li><strong>Acquire</strong>: {@code add} with the lock expiration as TTL; while the
  * key exists, try again with jittered exponential back-off until the lock timeout. A
  * lock node that fails the {@code add} is marked down and the next node up is
- * tried.</li>
+ * tried. After the {@code add}, a {@code get} on each other node up: a request that took
+ * the lock there while this node was down may still run, so our item is removed again and
+ * the request waits as for a held lock.</li>
  * <li><strong>Extend</strong>: every third of the expiration, a compare-and-set of our
  * own item with a fresh TTL, so a long request keeps its lock; a compare-and-set that
  * finds another value means the lock was lost, which is logged and counted.</li>

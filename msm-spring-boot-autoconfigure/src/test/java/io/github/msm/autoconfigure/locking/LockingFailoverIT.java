@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import io.github.msm.test.MemcachedServers;
@@ -110,17 +111,49 @@ class LockingFailoverIT {
 		assertThat(apps.counter(app2, newId)).isEqualTo(1 + REQUESTS);
 	}
 
+	@Test
+	void counter_RequestHoldingTheLockOnTheNextNodeWhileTheHomeComesBack_ShouldLoseNoIncrement() throws Exception {
+		String id = sessionWithItsLockOn("n1", "n2");
+		String base = id.substring(0, 32);
+		apps.awaitBackupWrites();
+		memcached.node("n1").kill();
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> apps.lockNode(app1, id).equals("n2") && apps.lockNode(app2, id).equals("n2"));
+		Future<HttpResponse<String>> slow = apps.submit(() -> apps.post(app1, "/counter?sleepMs=3000", id));
+		await().atMost(Duration.ofSeconds(10)).until(() -> memcached.node("n2").get("lock:" + base) != null);
+		memcached.node("n1").restart();
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> apps.lockNode(app1, id).equals("n1") && apps.lockNode(app2, id).equals("n1"));
+		assertThat(slow.isDone()).as("the slow request still holds its lock on n2").isFalse();
+		List<Callable<HttpResponse<String>>> increments = new ArrayList<>();
+		for (int i = 0; i < REQUESTS / 2; i++) {
+			int instance = (i % 2 == 0) ? app1 : app2;
+			increments.add(() -> apps.post(instance, "/counter", id));
+		}
+
+		List<HttpResponse<String>> responses = apps.runTogether(increments);
+
+		assertThat(slow.get().statusCode()).isEqualTo(200);
+		assertThat(responses).allSatisfy((response) -> assertThat(response.statusCode()).isEqualTo(200));
+		assertThat(apps.counter(app1, id)).isEqualTo(1 + 1 + REQUESTS / 2);
+	}
+
 	/**
 	 * A new session on the node whose id is also the home of its lock, once both
 	 * servers see every node up (a node killed by an earlier test is back).
 	 */
 	private static String sessionWithItsLockOn(String nodeId) {
+		return sessionWithItsLockOn(nodeId, nodeId);
+	}
+
+	/** A new session whose lock's home is one node and whose data lives on the given node. */
+	private static String sessionWithItsLockOn(String lockNodeId, String nodeId) {
 		String[] found = new String[1];
 		await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10)).until(() -> {
 			String id = apps.newSession(app1);
 			found[0] = id;
-			return id.endsWith("-" + nodeId) && apps.lockNode(app1, id).equals(nodeId)
-					&& apps.lockNode(app2, id).equals(nodeId);
+			return id.endsWith("-" + nodeId) && apps.lockNode(app1, id).equals(lockNodeId)
+					&& apps.lockNode(app2, id).equals(lockNodeId);
 		});
 		return found[0];
 	}

@@ -105,6 +105,28 @@ class SessionLocksIT {
 	}
 
 	@Test
+	void acquire_HomeNodeBackWhileTheLockIsHeldOnTheNextNode_ShouldWaitForThatHolder() {
+		SessionLocks server1 = locks(Duration.ofSeconds(5));
+		memcached.node("n1").kill();
+		SessionLock held = server1.acquire(BASE + "-n1");
+		assertThat(held.outcome()).isEqualTo(SessionLock.Outcome.ACQUIRED);
+		assertThat(memcached.node("n2").get("lock:" + BASE)).as("held on the next node").isNotNull();
+		memcached.node("n1").restart();
+		SessionLocks server2 = locks(Duration.ofMillis(300));
+
+		SessionLock waiting = server2.acquire(BASE + "-n2");
+
+		assertThat(waiting.outcome()).as("a server that sees the home node up waits for the holder on the next node")
+			.isEqualTo(SessionLock.Outcome.TIMED_OUT);
+		assertThat(memcached.node("n1").get("lock:" + BASE)).as("no lock item left on the home node").isNull();
+		server2.release(waiting);
+		server1.release(held);
+		SessionLock next = server2.acquire(BASE + "-n2");
+		assertThat(next.outcome()).isEqualTo(SessionLock.Outcome.ACQUIRED);
+		server2.release(next);
+	}
+
+	@Test
 	void acquire_EveryNodeDown_ShouldRunUnlockedButQueueInsideTheServer() {
 		SessionLocks server = locks(Duration.ofMillis(300));
 		memcached.all().forEach((node) -> node.kill());
