@@ -68,6 +68,8 @@ final class RepositoryParts implements AutoCloseable {
 		this.writer = new SessionWriter(store, this.nodes, this.lifetime, this.reader, this.backup, this.remover,
 				new SessionWriter.Settings(settings.keys(), settings.metrics(), serializer.id(),
 						settings.maxItemSize(), store.operationTimeout().multipliedBy(3)));
+		this.remover.settleMovesWith(new MoveSettler(store, settings.keys(), idFormat, this.reader, this.writer,
+				this.lifetime));
 		this.failover = new SessionFailover(store, this.nodes, settings.keys(), idFormat, this.reader, this.writer,
 				this.backup, this.lifetime, settings.metrics(), recoveryWindow(settings.defaultMaxInactiveInterval()));
 		this.local = new LocalSessions(settings.defaultMaxInactiveInterval());

@@ -38,13 +38,31 @@ final class SessionRemover implements NodeAvailability.Listener {
 
 	private final Map<MemcachedNode, Queue<Pending>> pending = new ConcurrentHashMap<>();
 
+	private volatile @Nullable MoveSettler settler;
+
 	/**
 	 * A tombstone for a node that was down when it was due.
 	 * @param dataKey the key it replaces
 	 * @param validityKey the validity key that goes with it
 	 * @param tombstone the bytes
+	 * @param move for the old id of a moved session on its old node: what replaces it
+	 * conditionally; {@code null} for a tombstone written as is
 	 */
-	private record Pending(String dataKey, String validityKey, byte[] tombstone) {
+	private record Pending(String dataKey, String validityKey, byte[] tombstone, @Nullable Move move) {
+
+		Pending(String dataKey, String validityKey, byte[] tombstone) {
+			this(dataKey, validityKey, tombstone, null);
+		}
+
+	}
+
+	/**
+	 * A move whose old id is still to be replaced on its old node.
+	 * @param oldId the old id
+	 * @param newId the new id
+	 * @param record what the mover moved
+	 */
+	private record Move(String oldId, String newId, SessionCodec.MovedRecord record) {
 	}
 
 	SessionRemover(MemcachedStore store, NodeSelector nodes, SessionKeys keys, SessionLifetime lifetime,
@@ -54,6 +72,14 @@ final class SessionRemover implements NodeAvailability.Listener {
 		this.keys = keys;
 		this.lifetime = lifetime;
 		this.backup = backup;
+	}
+
+	/**
+	 * Sets what replaces the old id of a moved session on its old node (built after the
+	 * writer, which needs this remover).
+	 */
+	void settleMovesWith(MoveSettler settler) {
+		this.settler = settler;
 	}
 
 	/**
@@ -126,30 +152,54 @@ final class SessionRemover implements NodeAvailability.Listener {
 
 	/**
 	 * After a session moved off a node: every copy under the old id goes, on every node
-	 * that is up, and the old node gets its tombstone as soon as it is up again, so that
-	 * a stale copy there can never be served under the old id.
+	 * that is up, and the old node gets its tombstone (now if it is up, else as soon as it
+	 * is up again), so that a stale copy there can never be served under the old id. The
+	 * tombstone of a move replaces only the version that was moved: a write another server
+	 * made under the old id since is merged into the moved session (see
+	 * {@link MoveSettler}).
 	 * @param newId where readers of the old id are sent; {@code null} when they must find
 	 * nothing (the move was also a {@code changeSessionId}: the old id must die)
+	 * @param moved the version of the session under the old id that was moved
 	 */
-	void moved(String oldId, @Nullable String newId, MemcachedNode oldNode, Duration interval) {
-		byte[] tombstone = (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
+	void moved(String oldId, @Nullable String newId, MemcachedNode oldNode, Duration interval,
+			SessionCodec.@Nullable Data moved) {
+		Move move = (newId != null && moved != null)
+				? new Move(oldId, newId, SessionCodec.MovedRecord.of(moved)) : null;
+		byte[] tombstone = (move != null) ? SessionCodec.movedRecord(newId, move.record())
+				: (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
 		tombstoneCopies(oldId, oldNode, tombstone, interval);
-		if (this.nodes.isAvailable(oldNode)) {
-			tombstone(this.keys.data(oldId), this.keys.validity(oldId), tombstone, oldNode);
-		}
-		else {
-			remember(oldNode, this.keys.data(oldId), this.keys.validity(oldId), tombstone);
+		Pending due = new Pending(this.keys.data(oldId), this.keys.validity(oldId), tombstone, move);
+		if (!this.nodes.isAvailable(oldNode) || !replace(due, oldNode)) {
+			remember(oldNode, due);
 		}
 	}
 
 	private void remember(MemcachedNode node, String dataKey, String validityKey, byte[] tombstone) {
+		remember(node, new Pending(dataKey, validityKey, tombstone));
+	}
+
+	private void remember(MemcachedNode node, Pending due) {
 		Queue<Pending> queue = this.pending.computeIfAbsent(node, (key) -> new ArrayDeque<>());
 		synchronized (queue) {
 			if (queue.size() >= MAX_PENDING) {
 				queue.poll();
 			}
-			queue.add(new Pending(dataKey, validityKey, tombstone));
+			queue.add(due);
 		}
+	}
+
+	/**
+	 * Writes a due tombstone: the old id of a move conditionally, any other as is.
+	 * @return whether it is written (else it stays due)
+	 */
+	private boolean replace(Pending due, MemcachedNode node) {
+		MoveSettler settler = this.settler;
+		if (due.move() != null && settler != null) {
+			Move move = due.move();
+			return settler.settle(move.oldId(), node, move.newId(), move.record());
+		}
+		tombstone(due.dataKey(), due.validityKey(), due.tombstone(), node);
+		return true;
 	}
 
 	@Override
@@ -165,7 +215,11 @@ final class SessionRemover implements NodeAvailability.Listener {
 		// off the availability's lock: sending many writes may block on a full queue
 		java.util.concurrent.CompletableFuture.runAsync(() -> {
 			synchronized (queue) {
-				queue.forEach((due) -> tombstone(due.dataKey(), due.validityKey(), due.tombstone(), node));
+				for (Pending due : queue) {
+					if (!this.nodes.isAvailable(node) || !replace(due, node)) {
+						remember(node, due);
+					}
+				}
 			}
 		});
 	}
