@@ -36,6 +36,8 @@ final class SessionRemover implements NodeAvailability.Listener {
 
 	private final BackupWriter backup;
 
+	private final OutageEpochs epochs;
+
 	private final Map<MemcachedNode, Queue<Pending>> pending = new ConcurrentHashMap<>();
 
 	private volatile @Nullable MoveSettler settler;
@@ -66,7 +68,8 @@ final class SessionRemover implements NodeAvailability.Listener {
 	}
 
 	SessionRemover(MemcachedStore store, NodeSelector nodes, SessionKeys keys, SessionLifetime lifetime,
-			BackupWriter backup) {
+			BackupWriter backup, OutageEpochs epochs) {
+		this.epochs = epochs;
 		this.store = store;
 		this.nodes = nodes;
 		this.keys = keys;
@@ -86,16 +89,21 @@ final class SessionRemover implements NodeAvailability.Listener {
 	 * Deletes a session: a tombstone replaces its data item on the primary (so that a
 	 * request that read it before, on any server, cannot store it again, not even under a
 	 * moved id) and its backup copies on every node that is up. A primary that is down
-	 * gets its tombstone as soon as it is up again.
+	 * gets its tombstone as soon as it is up again; until then the tombstones on the other
+	 * nodes are what ends the session, so they are written before this returns (a server
+	 * that dies right after loses nothing, and any server that reads the session from its
+	 * node once it is back finds them).
 	 * @return what became of the data item on the primary
 	 */
 	WriteResult delete(String id, MemcachedNode node, Duration interval) {
 		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
 		this.store.deleteAsync(node, this.keys.validity(id));
 		boolean tombstoned = this.store.set(node, this.keys.data(id), expiration, SessionCodec.tombstone());
-		tombstoneCopies(id, node, SessionCodec.tombstone(), interval);
+		tombstoneCopies(id, node, SessionCodec.tombstone(), interval, !tombstoned);
 		if (!tombstoned) {
 			remember(node, this.keys.data(id), this.keys.validity(id), SessionCodec.tombstone());
+			// servers that take the node for up must learn that its copy is stale
+			this.epochs.announce(node);
 			return WriteResult.FAILED;
 		}
 		return WriteResult.OK;
@@ -105,8 +113,12 @@ final class SessionRemover implements NodeAvailability.Listener {
 	 * Replaces the backup copies of a session on every node but its primary: now where
 	 * the node is up, as soon as it is up again where it is not (it may hold a copy a
 	 * backup write put there before it went away).
+	 * @param durable whether the tombstones must be stored before this returns (they are
+	 * the only record of a logout or a move while the primary is down); else they are
+	 * queued behind this server's earlier backup writes of the session
 	 */
-	private void tombstoneCopies(String id, MemcachedNode primary, byte[] tombstone, Duration interval) {
+	private void tombstoneCopies(String id, MemcachedNode primary, byte[] tombstone, Duration interval,
+			boolean durable) {
 		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
 		String dataKey = SessionKeys.backup(this.keys.data(id));
 		String validityKey = SessionKeys.backup(this.keys.validity(id));
@@ -114,12 +126,20 @@ final class SessionRemover implements NodeAvailability.Listener {
 			if (other.equals(primary)) {
 				continue;
 			}
-			if (this.nodes.isAvailable(other)) {
-				this.backup.writeTombstone(id, other, dataKey, expiration, tombstone);
-				this.backup.delete(id, other, validityKey);
+			if (!this.nodes.isAvailable(other)) {
+				remember(other, dataKey, validityKey, tombstone);
+			}
+			else if (durable) {
+				// a queued data write of this server that lands later is refused: a
+				// tombstone's version is above any
+				if (!this.store.set(other, dataKey, expiration, tombstone)) {
+					remember(other, dataKey, validityKey, tombstone);
+				}
+				this.store.deleteAsync(other, validityKey);
 			}
 			else {
-				remember(other, dataKey, validityKey, tombstone);
+				this.backup.writeTombstone(id, other, dataKey, expiration, tombstone);
+				this.backup.delete(id, other, validityKey);
 			}
 		}
 	}
@@ -147,12 +167,13 @@ final class SessionRemover implements NodeAvailability.Listener {
 	/** After a rename on a node that is up (the old data item is a tombstone already). */
 	void renamed(String oldId, MemcachedNode node, Duration interval) {
 		this.store.deleteAsync(node, this.keys.validity(oldId));
-		tombstoneCopies(oldId, node, SessionCodec.tombstone(), interval);
+		tombstoneCopies(oldId, node, SessionCodec.tombstone(), interval, false);
 	}
 
 	/**
 	 * After a session moved off a node: every copy under the old id goes, on every node
-	 * that is up, and the old node gets its tombstone (now if it is up, else as soon as it
+	 * that is up (before this returns: the record of the move must outlive this server),
+	 * and the old node gets its tombstone (now if it is up, else as soon as it
 	 * is up again), so that a stale copy there can never be served under the old id. The
 	 * tombstone of a move replaces only the version that was moved: a write another server
 	 * made under the old id since is merged into the moved session (see
@@ -167,10 +188,12 @@ final class SessionRemover implements NodeAvailability.Listener {
 				? new Move(oldId, newId, SessionCodec.MovedRecord.of(moved)) : null;
 		byte[] tombstone = (move != null) ? SessionCodec.movedRecord(newId, move.record())
 				: (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
-		tombstoneCopies(oldId, oldNode, tombstone, interval);
+		tombstoneCopies(oldId, oldNode, tombstone, interval, true);
 		Pending due = new Pending(this.keys.data(oldId), this.keys.validity(oldId), tombstone, move);
 		if (!this.nodes.isAvailable(oldNode) || !replace(due, oldNode)) {
 			remember(oldNode, due);
+			// servers that take the old node for up must learn that its copy is stale
+			this.epochs.announce(oldNode);
 		}
 	}
 
@@ -198,7 +221,12 @@ final class SessionRemover implements NodeAvailability.Listener {
 			Move move = due.move();
 			return settler.settle(move.oldId(), node, move.newId(), move.record());
 		}
-		tombstone(due.dataKey(), due.validityKey(), due.tombstone(), node);
+		// awaited: a node that just came back may drop its connection once more
+		int expiration = this.lifetime.expiration(SessionLifetime.GRACE.multipliedBy(10));
+		if (!this.store.set(node, due.dataKey(), expiration, due.tombstone())) {
+			return false;
+		}
+		this.store.deleteAsync(node, due.validityKey());
 		return true;
 	}
 

@@ -65,6 +65,7 @@ class DelayedMoveTombstoneIT extends RepositoryITSupport {
 		}
 		bystander.awaitBackupWrites();
 		MemcachedNode n1 = node("n1");
+		await().atMost(Duration.ofSeconds(20)).until(() -> storeOf(bystander).availability().available().size() == 3);
 		stopProbe(storeOf(mover));
 		storeOf(mover).availability().failed(n1, "the mover has not seen n1 come back yet");
 
