@@ -27,8 +27,9 @@ import org.jspecify.annotations.Nullable;
  * tombstone is a compare-and-set on what is there: when the old id holds the version the
  * mover moved (or older), it is replaced as is; when it holds a newer version, the
  * attributes that changed there since the move (told by the move record's digests) are
- * first merged into the moved session, then the tombstone replaces exactly the version
- * that was merged. A write that lands after the tombstone fails its compare-and-set and
+ * first merged into the moved session where it did not change them itself (a value
+ * changed on both sides keeps the moved session's: it is the one in use), then the
+ * tombstone replaces exactly the version that was merged. A write that lands after the tombstone fails its compare-and-set and
  * follows the tombstone to the new id, as any write to a moved session does.
  *
  * @author msm-spring-boot
@@ -129,6 +130,13 @@ final class MoveSettler {
 		return false;
 	}
 
+	/** Whether the moved session holds the attribute as it was moved (or lacks it, as then). */
+	private static boolean unchangedSinceMove(Data current, MovedRecord moved, String name) {
+		byte[] value = current.attributes().get(name);
+		Long before = moved.digests().get(name);
+		return (value == null) ? before == null : before != null && before == SessionCodec.digest(value);
+	}
+
 	/** What became of a merge into the moved session. */
 	private enum Merge {
 
@@ -184,14 +192,31 @@ final class MoveSettler {
 			}
 			StoredSession base = read.session();
 			Data data = there.data();
-			SessionChanges changes = new SessionChanges(target, target, base, base.data().creationTime(), set,
-					Map.of(), removed, base.data().maxInactiveInterval(), false, false,
+			// a three-way merge per attribute: the old id's change goes in only where the
+			// moved session still holds what was moved (it was used since: its value wins)
+			Map<String, byte[]> toSet = new LinkedHashMap<>();
+			set.forEach((name, value) -> {
+				if (unchangedSinceMove(base.data(), moved, name)) {
+					toSet.put(name, value);
+				}
+			});
+			Set<String> toRemove = new LinkedHashSet<>();
+			removed.forEach((name) -> {
+				if (unchangedSinceMove(base.data(), moved, name)) {
+					toRemove.add(name);
+				}
+			});
+			if (toSet.isEmpty() && toRemove.isEmpty()) {
+				return Merge.DONE;
+			}
+			SessionChanges changes = new SessionChanges(target, target, base, base.data().creationTime(), toSet,
+					Map.of(), toRemove, base.data().maxInactiveInterval(), false, false,
 					new SessionChanges.AccessChange(there.access().lastAccessedTime(), true));
 			try {
 				StoredSession stored = this.writer.save(changes, node);
 				if (stored != null) {
 					logger.info("Session " + oldId + " was written (version " + data.version() + ") after it moved to "
-							+ target + "; merged " + set.keySet() + (removed.isEmpty() ? "" : ", removed " + removed));
+							+ target + "; merged " + toSet.keySet() + (toRemove.isEmpty() ? "" : ", removed " + toRemove));
 				}
 				return Merge.DONE;
 			}
