@@ -94,7 +94,7 @@ final class LocalFallback {
 			MemcachedNode storedNode = this.idFormat.nodeOf(storedId);
 			if (storedNode != null) {
 				// a login: the pre-login id must not come back when its node does
-				this.remover.moved(storedId, null, storedNode, changes.maxInactiveInterval());
+				this.remover.moved(storedId, null, storedNode, changes.maxInactiveInterval(), null);
 			}
 			this.local.remove(storedId);
 		}

@@ -1,5 +1,7 @@
 package io.github.msm.session;
 
+import java.util.concurrent.atomic.AtomicReference;
+
 import java.time.Clock;
 import java.time.Duration;
 import java.util.function.Consumer;
@@ -35,9 +37,20 @@ final class RepositoryParts implements AutoCloseable {
 
 	final SessionFailover failover;
 
+	final OutageEpochs epochs;
+
 	final LocalSessions local;
 
 	final LocalFallback localFallback;
+
+	/** How often each server reads the nodes' outage counters. */
+	private static final Duration EPOCH_PERIOD = Duration.ofMillis(100);
+
+	/** How old that reading may be when a session is served; movers wait as long. */
+	private static final Duration EPOCH_LEASE = Duration.ofMillis(300);
+
+	/** How long every read from a node is checked after its counter changed. */
+	private static final Duration EPOCH_WINDOW = Duration.ofSeconds(10);
 
 	/**
 	 * The settings the parts are built from.
@@ -66,12 +79,25 @@ final class RepositoryParts implements AutoCloseable {
 		this.reader = new SessionReader(store, settings.keys(), serializer.id());
 		this.backup = new BackupWriter(store, settings.backupAsync(), settings.backupMaxLag(),
 				settings.metrics());
-		this.remover = new SessionRemover(store, this.nodes, settings.keys(), this.lifetime, this.backup);
+		// the failover needs the epochs, and hears from them: built after them
+		AtomicReference<SessionFailover> failover = new AtomicReference<>();
+		this.epochs = new OutageEpochs(store, this.nodes, settings.keys(), EPOCH_PERIOD, EPOCH_LEASE, EPOCH_WINDOW,
+				(node) -> {
+					SessionFailover told = failover.get();
+					if (told != null) {
+						told.outageSeen(node);
+					}
+				});
+		this.remover = new SessionRemover(store, this.nodes, settings.keys(), this.lifetime, this.backup, this.epochs);
 		this.writer = new SessionWriter(store, this.nodes, this.lifetime, this.reader, this.backup, this.remover,
 				new SessionWriter.Settings(settings.keys(), settings.metrics(), serializer.id(),
 						settings.maxItemSize(), store.operationTimeout().multipliedBy(3)));
+		MoveSettler settler = new MoveSettler(store, settings.keys(), idFormat, this.reader, this.writer,
+				this.lifetime);
+		this.remover.settleMovesWith(settler);
 		this.failover = new SessionFailover(store, this.nodes, settings.keys(), idFormat, this.reader, this.writer,
-				this.backup, this.lifetime, settings.metrics(), recoveryWindow(settings.defaultMaxInactiveInterval()));
+				this.backup, this.lifetime, settings.metrics(), settler, this.epochs, recoveryWindow(settings.defaultMaxInactiveInterval()));
+		failover.set(this.failover);
 		this.local = new LocalSessions(settings.defaultMaxInactiveInterval());
 		this.localFallback = new LocalFallback(this.local, this.writer, this.remover, this.nodes, idFormat, this.codec,
 				this.lifetime, settings.defaultMaxInactiveInterval());
@@ -97,6 +123,7 @@ final class RepositoryParts implements AutoCloseable {
 	public void close() {
 		this.nodes.availability().removeListener(this.remover);
 		this.nodes.availability().removeListener(this.failover);
+		this.epochs.close();
 		this.backup.close();
 	}
 

@@ -207,17 +207,109 @@ final class SessionCodec {
 		return bytes;
 	}
 
+	/**
+	 * The record of a move: a moved tombstone that also says which version of the session
+	 * the mover moved and a digest of each of its attributes, so that whoever replaces the
+	 * old id later can tell a write made there after the move and merge it into the moved
+	 * session instead of overwriting it.
+	 */
+	static byte[] movedRecord(String newId, MovedRecord record) {
+		ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + record.digests().size() * 24);
+		try (DataOutputStream out = new DataOutputStream(bytes)) {
+			out.write(movedTombstone(newId));
+			out.writeByte(0);
+			out.writeLong(record.version());
+			out.writeInt(record.digests().size());
+			for (Map.Entry<String, Long> digest : record.digests().entrySet()) {
+				byte[] name = digest.getKey().getBytes(StandardCharsets.UTF_8);
+				out.writeShort(name.length);
+				out.write(name);
+				out.writeLong(digest.getValue());
+			}
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		return bytes.toByteArray();
+	}
+
+	/**
+	 * What a move record says besides the new id.
+	 * @param version the version of the session the mover moved
+	 * @param digests a digest of each attribute of that version, by name
+	 */
+	record MovedRecord(long version, Map<String, Long> digests) {
+
+		static MovedRecord of(Data moved) {
+			Map<String, Long> digests = new LinkedHashMap<>();
+			moved.attributes().forEach((name, value) -> digests.put(name, digest(value)));
+			return new MovedRecord(moved.version(), digests);
+		}
+
+	}
+
+	/** A 64-bit digest of attribute bytes (the first 8 bytes of their SHA-256). */
+	static long digest(byte[] value) {
+		try {
+			return ByteBuffer.wrap(java.security.MessageDigest.getInstance("SHA-256").digest(value)).getLong();
+		}
+		catch (java.security.NoSuchAlgorithmException ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	/**
+	 * The move record a tombstone holds.
+	 * @return the record, {@code null} for a plain or moved tombstone without one (or one
+	 * that does not decode)
+	 */
+	static MovedRecord movedRecord(byte[] tombstone) {
+		int end = idEnd(tombstone);
+		if (end >= tombstone.length) {
+			return null;
+		}
+		try {
+			ByteBuffer in = ByteBuffer.wrap(tombstone, end + 1, tombstone.length - end - 1);
+			long version = in.getLong();
+			int count = in.getInt();
+			expect(count >= 0 && count <= in.remaining() / 10, "digest count does not fit");
+			Map<String, Long> digests = new LinkedHashMap<>(Math.max(4, count * 2));
+			for (int i = 0; i < count; i++) {
+				int nameLength = Short.toUnsignedInt(in.getShort());
+				expect(nameLength <= MAX_NAME_BYTES && nameLength <= in.remaining(), "name does not fit");
+				byte[] name = new byte[nameLength];
+				in.get(name);
+				digests.put(new String(name, StandardCharsets.UTF_8), in.getLong());
+			}
+			return new MovedRecord(version, digests);
+		}
+		catch (BufferUnderflowException | CorruptSessionException ex) {
+			return null;
+		}
+	}
+
 	static boolean isTombstone(byte[] bytes) {
-		return bytes.length >= TOMBSTONE.length && bytes.length <= TOMBSTONE.length + 100
-				&& bytes[0] == TOMBSTONE_MAGIC && bytes[1] == FORMAT;
+		return bytes.length >= TOMBSTONE.length && bytes[0] == TOMBSTONE_MAGIC && bytes[1] == FORMAT
+				&& idEnd(bytes) <= TOMBSTONE.length + 100;
+	}
+
+	/** Where the new id of a moved tombstone ends: at its record, or the end. */
+	private static int idEnd(byte[] tombstone) {
+		for (int i = TOMBSTONE.length; i < tombstone.length; i++) {
+			if (tombstone[i] == 0) {
+				return i;
+			}
+		}
+		return tombstone.length;
 	}
 
 	/** The id a moved session's tombstone points at; {@code null} for a plain tombstone. */
 	static String movedTo(byte[] tombstone) {
-		if (tombstone.length == TOMBSTONE.length) {
+		int end = idEnd(tombstone);
+		if (end == TOMBSTONE.length) {
 			return null;
 		}
-		return new String(tombstone, TOMBSTONE.length, tombstone.length - TOMBSTONE.length, StandardCharsets.US_ASCII);
+		return new String(tombstone, TOMBSTONE.length, end - TOMBSTONE.length, StandardCharsets.US_ASCII);
 	}
 
 	/**

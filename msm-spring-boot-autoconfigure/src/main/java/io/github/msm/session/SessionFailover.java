@@ -55,6 +55,10 @@ final class SessionFailover implements NodeAvailability.Listener {
 
 	private final SessionMetrics metrics;
 
+	private final MoveSettler settler;
+
+	private final OutageEpochs epochs;
+
 	private final Duration recoveryWindow;
 
 	private final Map<MemcachedNode, Instant> restartedAt = new ConcurrentHashMap<>();
@@ -71,7 +75,9 @@ final class SessionFailover implements NodeAvailability.Listener {
 
 	SessionFailover(MemcachedStore store, NodeSelector nodes, SessionKeys keys, SessionIdFormat idFormat,
 			SessionReader reader, SessionWriter writer, BackupWriter backup, SessionLifetime lifetime,
-			SessionMetrics metrics, Duration recoveryWindow) {
+			SessionMetrics metrics, MoveSettler settler, OutageEpochs epochs, Duration recoveryWindow) {
+		this.settler = settler;
+		this.epochs = epochs;
 		this.store = store;
 		this.nodes = nodes;
 		this.keys = keys;
@@ -249,18 +255,36 @@ final class SessionFailover implements NodeAvailability.Listener {
 	 * @return the session to serve, {@code null} when it is gone
 	 */
 	@Nullable Located checkAfterReturn(String id, MemcachedNode node, StoredSession stored) {
-		if (!isRecent(this.returnedAt.get(node)) || this.checked.asMap().putIfAbsent(id, Boolean.TRUE) != null) {
+		if (!this.epochs.awaitFresh(node) || this.epochs.isRecent(node)) {
+			// another server may still be moving sessions off it (or this server cannot
+			// tell): every read is checked
+			this.checked.invalidate(id);
+		}
+		else if (!isRecent(this.returnedAt.get(node)) || this.checked.asMap().putIfAbsent(id, Boolean.TRUE) != null) {
 			return new Located(id, stored);
 		}
 		for (MemcachedNode other : this.nodes.othersUp(node)) {
 			Read read = this.reader.readBackup(id, other);
 			if (read.status() == Status.DELETED) {
-				Located moved = follow(id, node, read);
-				if (moved == null) {
-					this.store.set(node, this.keys.data(id),
-							this.lifetime.expiration(SessionLifetime.GRACE.multipliedBy(10)), SessionCodec.tombstone());
+				// the copy here is stale: it gets the tombstone it missed, so that the next
+				// request (this server checks each id once) does not find it either
+				int expiration = this.lifetime.expiration(SessionLifetime.GRACE.multipliedBy(10));
+				boolean settled;
+				if (read.movedTo() == null) {
+					// a logout wins over anything written since
+					settled = this.store.set(node, this.keys.data(id), expiration, SessionCodec.tombstone());
 				}
-				return moved;
+				else if (read.moveRecord() != null) {
+					settled = this.settler.settle(id, node, read.movedTo(), read.moveRecord());
+				}
+				else {
+					settled = this.store.cas(node, this.keys.data(id), stored.cas(), expiration,
+							SessionCodec.movedTombstone(read.movedTo())).isOk();
+				}
+				if (!settled) {
+					this.checked.invalidate(id);
+				}
+				return follow(id, node, read);
 			}
 			if (read.status() == Status.FOUND && read.session().version() > stored.version()) {
 				StoredSession newer = read.session();
@@ -279,6 +303,16 @@ final class SessionFailover implements NodeAvailability.Listener {
 
 	private boolean isRecent(@Nullable Instant instant) {
 		return instant != null && this.lifetime.now().isBefore(instant.plus(this.recoveryWindow));
+	}
+
+	/**
+	 * Another server announced an outage of a node this server may not have seen (see
+	 * {@link OutageEpochs}): sessions read from it are checked as after its return.
+	 */
+	void outageSeen(MemcachedNode node) {
+		this.returnedAt.put(node, this.lifetime.now());
+		this.checked.invalidateAll();
+		topologyChanged();
 	}
 
 	@Override

@@ -20,14 +20,16 @@ final class SessionKeys {
 
 	private static final String BACKUP = "bak:";
 
+	private static final String OUTAGE = "outage:";
+
 	private final String prefix;
 
 	SessionKeys(String prefix) {
 		Assert.isTrue(prefix.length() <= 100 && prefix.chars().allMatch((c) -> c > 32 && c < 127),
 				() -> "'" + prefix + "' must be printable ASCII without spaces, at most 100 characters");
 		Assert.isTrue(!prefix.startsWith(BACKUP) && !prefix.startsWith(VALIDITY) && !prefix.startsWith("lock:")
-				&& !prefix.startsWith("idx:"),
-				() -> "'" + prefix + "' must not start with bak:, validity:, lock: or idx: (used by the store)");
+				&& !prefix.startsWith("idx:") && !prefix.startsWith(OUTAGE),
+				() -> "'" + prefix + "' must not start with bak:, validity:, lock:, idx: or outage: (used by the store)");
 		this.prefix = prefix;
 	}
 
@@ -37,6 +39,11 @@ final class SessionKeys {
 
 	String validity(String id) {
 		return VALIDITY + this.prefix + id;
+	}
+
+	/** The counter of a node's outages, kept on the other nodes (see {@code OutageEpochs}). */
+	String outage(String nodeId) {
+		return OUTAGE + this.prefix + nodeId;
 	}
 
 	static String backup(String key) {

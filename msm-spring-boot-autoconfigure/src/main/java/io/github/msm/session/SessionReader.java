@@ -68,7 +68,8 @@ final class SessionReader {
 	 * @param status what was found
 	 * @param session the session, only when {@link Status#FOUND}
 	 */
-	record Read(Status status, @Nullable StoredSession session, @Nullable String movedTo, long tombstoneCas) {
+	record Read(Status status, @Nullable StoredSession session, @Nullable String movedTo, long tombstoneCas,
+			SessionCodec.@Nullable MovedRecord moveRecord) {
 
 		static final Read ABSENT = new Read(Status.ABSENT, null, null, 0);
 
@@ -76,6 +77,10 @@ final class SessionReader {
 
 		Read(Status status, @Nullable StoredSession session) {
 			this(status, session, null, 0);
+		}
+
+		Read(Status status, @Nullable StoredSession session, @Nullable String movedTo, long tombstoneCas) {
+			this(status, session, movedTo, tombstoneCas, null);
 		}
 
 	}
@@ -99,7 +104,8 @@ final class SessionReader {
 			return Read.ABSENT;
 		}
 		if (SessionCodec.isTombstone(data.bytes())) {
-			return new Read(Status.DELETED, null, SessionCodec.movedTo(data.bytes()), data.cas());
+			return new Read(Status.DELETED, null, SessionCodec.movedTo(data.bytes()), data.cas(),
+					SessionCodec.movedRecord(data.bytes()));
 		}
 		Data decoded;
 		try {

@@ -36,19 +36,40 @@ final class SessionRemover implements NodeAvailability.Listener {
 
 	private final BackupWriter backup;
 
+	private final OutageEpochs epochs;
+
 	private final Map<MemcachedNode, Queue<Pending>> pending = new ConcurrentHashMap<>();
+
+	private volatile @Nullable MoveSettler settler;
 
 	/**
 	 * A tombstone for a node that was down when it was due.
 	 * @param dataKey the key it replaces
 	 * @param validityKey the validity key that goes with it
 	 * @param tombstone the bytes
+	 * @param move for the old id of a moved session on its old node: what replaces it
+	 * conditionally; {@code null} for a tombstone written as is
 	 */
-	private record Pending(String dataKey, String validityKey, byte[] tombstone) {
+	private record Pending(String dataKey, String validityKey, byte[] tombstone, @Nullable Move move) {
+
+		Pending(String dataKey, String validityKey, byte[] tombstone) {
+			this(dataKey, validityKey, tombstone, null);
+		}
+
+	}
+
+	/**
+	 * A move whose old id is still to be replaced on its old node.
+	 * @param oldId the old id
+	 * @param newId the new id
+	 * @param record what the mover moved
+	 */
+	private record Move(String oldId, String newId, SessionCodec.MovedRecord record) {
 	}
 
 	SessionRemover(MemcachedStore store, NodeSelector nodes, SessionKeys keys, SessionLifetime lifetime,
-			BackupWriter backup) {
+			BackupWriter backup, OutageEpochs epochs) {
+		this.epochs = epochs;
 		this.store = store;
 		this.nodes = nodes;
 		this.keys = keys;
@@ -57,19 +78,32 @@ final class SessionRemover implements NodeAvailability.Listener {
 	}
 
 	/**
+	 * Sets what replaces the old id of a moved session on its old node (built after the
+	 * writer, which needs this remover).
+	 */
+	void settleMovesWith(MoveSettler settler) {
+		this.settler = settler;
+	}
+
+	/**
 	 * Deletes a session: a tombstone replaces its data item on the primary (so that a
 	 * request that read it before, on any server, cannot store it again, not even under a
 	 * moved id) and its backup copies on every node that is up. A primary that is down
-	 * gets its tombstone as soon as it is up again.
+	 * gets its tombstone as soon as it is up again; until then the tombstones on the other
+	 * nodes are what ends the session, so they are written before this returns (a server
+	 * that dies right after loses nothing, and any server that reads the session from its
+	 * node once it is back finds them).
 	 * @return what became of the data item on the primary
 	 */
 	WriteResult delete(String id, MemcachedNode node, Duration interval) {
 		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
 		this.store.deleteAsync(node, this.keys.validity(id));
 		boolean tombstoned = this.store.set(node, this.keys.data(id), expiration, SessionCodec.tombstone());
-		tombstoneCopies(id, node, SessionCodec.tombstone(), interval);
+		tombstoneCopies(id, node, SessionCodec.tombstone(), interval, !tombstoned);
 		if (!tombstoned) {
 			remember(node, this.keys.data(id), this.keys.validity(id), SessionCodec.tombstone());
+			// servers that take the node for up must learn that its copy is stale
+			this.epochs.announce(node);
 			return WriteResult.FAILED;
 		}
 		return WriteResult.OK;
@@ -79,8 +113,12 @@ final class SessionRemover implements NodeAvailability.Listener {
 	 * Replaces the backup copies of a session on every node but its primary: now where
 	 * the node is up, as soon as it is up again where it is not (it may hold a copy a
 	 * backup write put there before it went away).
+	 * @param durable whether the tombstones must be stored before this returns (they are
+	 * the only record of a logout or a move while the primary is down); else they are
+	 * queued behind this server's earlier backup writes of the session
 	 */
-	private void tombstoneCopies(String id, MemcachedNode primary, byte[] tombstone, Duration interval) {
+	private void tombstoneCopies(String id, MemcachedNode primary, byte[] tombstone, Duration interval,
+			boolean durable) {
 		int expiration = this.lifetime.expiration(SessionLifetime.tombstoneLifetime(interval));
 		String dataKey = SessionKeys.backup(this.keys.data(id));
 		String validityKey = SessionKeys.backup(this.keys.validity(id));
@@ -88,12 +126,20 @@ final class SessionRemover implements NodeAvailability.Listener {
 			if (other.equals(primary)) {
 				continue;
 			}
-			if (this.nodes.isAvailable(other)) {
-				this.backup.writeTombstone(id, other, dataKey, expiration, tombstone);
-				this.backup.delete(id, other, validityKey);
+			if (!this.nodes.isAvailable(other)) {
+				remember(other, dataKey, validityKey, tombstone);
+			}
+			else if (durable) {
+				// a queued data write of this server that lands later is refused: a
+				// tombstone's version is above any
+				if (!this.store.set(other, dataKey, expiration, tombstone)) {
+					remember(other, dataKey, validityKey, tombstone);
+				}
+				this.store.deleteAsync(other, validityKey);
 			}
 			else {
-				remember(other, dataKey, validityKey, tombstone);
+				this.backup.writeTombstone(id, other, dataKey, expiration, tombstone);
+				this.backup.delete(id, other, validityKey);
 			}
 		}
 	}
@@ -121,35 +167,67 @@ final class SessionRemover implements NodeAvailability.Listener {
 	/** After a rename on a node that is up (the old data item is a tombstone already). */
 	void renamed(String oldId, MemcachedNode node, Duration interval) {
 		this.store.deleteAsync(node, this.keys.validity(oldId));
-		tombstoneCopies(oldId, node, SessionCodec.tombstone(), interval);
+		tombstoneCopies(oldId, node, SessionCodec.tombstone(), interval, false);
 	}
 
 	/**
 	 * After a session moved off a node: every copy under the old id goes, on every node
-	 * that is up, and the old node gets its tombstone as soon as it is up again, so that
-	 * a stale copy there can never be served under the old id.
+	 * that is up (before this returns: the record of the move must outlive this server),
+	 * and the old node gets its tombstone (now if it is up, else as soon as it
+	 * is up again), so that a stale copy there can never be served under the old id. The
+	 * tombstone of a move replaces only the version that was moved: a write another server
+	 * made under the old id since is merged into the moved session (see
+	 * {@link MoveSettler}).
 	 * @param newId where readers of the old id are sent; {@code null} when they must find
 	 * nothing (the move was also a {@code changeSessionId}: the old id must die)
+	 * @param moved the version of the session under the old id that was moved
 	 */
-	void moved(String oldId, @Nullable String newId, MemcachedNode oldNode, Duration interval) {
-		byte[] tombstone = (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
-		tombstoneCopies(oldId, oldNode, tombstone, interval);
-		if (this.nodes.isAvailable(oldNode)) {
-			tombstone(this.keys.data(oldId), this.keys.validity(oldId), tombstone, oldNode);
-		}
-		else {
-			remember(oldNode, this.keys.data(oldId), this.keys.validity(oldId), tombstone);
+	void moved(String oldId, @Nullable String newId, MemcachedNode oldNode, Duration interval,
+			SessionCodec.@Nullable Data moved) {
+		Move move = (newId != null && moved != null)
+				? new Move(oldId, newId, SessionCodec.MovedRecord.of(moved)) : null;
+		byte[] tombstone = (move != null) ? SessionCodec.movedRecord(newId, move.record())
+				: (newId != null) ? SessionCodec.movedTombstone(newId) : SessionCodec.tombstone();
+		tombstoneCopies(oldId, oldNode, tombstone, interval, true);
+		Pending due = new Pending(this.keys.data(oldId), this.keys.validity(oldId), tombstone, move);
+		if (!this.nodes.isAvailable(oldNode) || !replace(due, oldNode)) {
+			remember(oldNode, due);
+			// servers that take the old node for up must learn that its copy is stale
+			this.epochs.announce(oldNode);
 		}
 	}
 
 	private void remember(MemcachedNode node, String dataKey, String validityKey, byte[] tombstone) {
+		remember(node, new Pending(dataKey, validityKey, tombstone));
+	}
+
+	private void remember(MemcachedNode node, Pending due) {
 		Queue<Pending> queue = this.pending.computeIfAbsent(node, (key) -> new ArrayDeque<>());
 		synchronized (queue) {
 			if (queue.size() >= MAX_PENDING) {
 				queue.poll();
 			}
-			queue.add(new Pending(dataKey, validityKey, tombstone));
+			queue.add(due);
 		}
+	}
+
+	/**
+	 * Writes a due tombstone: the old id of a move conditionally, any other as is.
+	 * @return whether it is written (else it stays due)
+	 */
+	private boolean replace(Pending due, MemcachedNode node) {
+		MoveSettler settler = this.settler;
+		if (due.move() != null && settler != null) {
+			Move move = due.move();
+			return settler.settle(move.oldId(), node, move.newId(), move.record());
+		}
+		// awaited: a node that just came back may drop its connection once more
+		int expiration = this.lifetime.expiration(SessionLifetime.GRACE.multipliedBy(10));
+		if (!this.store.set(node, due.dataKey(), expiration, due.tombstone())) {
+			return false;
+		}
+		this.store.deleteAsync(node, due.validityKey());
+		return true;
 	}
 
 	@Override
@@ -165,7 +243,11 @@ final class SessionRemover implements NodeAvailability.Listener {
 		// off the availability's lock: sending many writes may block on a full queue
 		java.util.concurrent.CompletableFuture.runAsync(() -> {
 			synchronized (queue) {
-				queue.forEach((due) -> tombstone(due.dataKey(), due.validityKey(), due.tombstone(), node));
+				for (Pending due : queue) {
+					if (!this.nodes.isAvailable(node) || !replace(due, node)) {
+						remember(node, due);
+					}
+				}
 			}
 		});
 	}

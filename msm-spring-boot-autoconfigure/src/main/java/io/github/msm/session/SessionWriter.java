@@ -272,7 +272,7 @@ final class SessionWriter {
 			StoredSession stored = add(moved, target, deadline);
 			if (stored != null && changes.storedId() != null && oldNode != null) {
 				this.remover.moved(changes.storedId(), changes.isRenamed() ? null : moved.id(), oldNode,
-						stored.data().maxInactiveInterval());
+						stored.data().maxInactiveInterval(), (changes.base() != null) ? changes.base().data() : null);
 			}
 			held.written(stored);
 			return stored;

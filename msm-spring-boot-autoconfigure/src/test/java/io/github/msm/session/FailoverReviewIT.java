@@ -93,9 +93,7 @@ class FailoverReviewIT extends RepositoryITSupport {
 	 * node returns with the logged-in copy, which every other server serves under the old
 	 * id ("a stale copy there is never served", README).
 	 */
-	// Known gap: a server that never noticed the node was unreachable (a hang shorter
-	// than its probe's ~4 s) has nothing that tells it to check; it would serve the stale
-	// copy until the moving server's pending tombstone lands, which a crash loses.
+	// A server that never noticed the hang is covered by UnseenOutageIT (outage counters).
 	@Test
 	void findById_OldIdAfterAHungNodeResumes_ShouldNotServeTheStaleCopyWhenTheMovingServerIsGone() {
 		MemcachedSession session = storedOn("n1");

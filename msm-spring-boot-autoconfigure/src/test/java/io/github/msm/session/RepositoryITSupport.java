@@ -55,6 +55,16 @@ abstract class RepositoryITSupport {
 		return repository;
 	}
 
+	/** Has a repository the test built itself closed after the test. */
+	void closeLater(MemcachedSessionRepository repository) {
+		this.repositories.add(repository);
+	}
+
+	/** Makes {@link #storeOf} know a repository the test built (and closes) itself. */
+	void registerStore(MemcachedSessionRepository repository, MemcachedStore store) {
+		this.stores.put(repository, store);
+	}
+
 	/** The store a repository of this test uses. */
 	MemcachedStore storeOf(MemcachedSessionRepository repository) {
 		return this.stores.get(repository);

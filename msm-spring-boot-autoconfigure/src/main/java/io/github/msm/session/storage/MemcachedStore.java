@@ -470,6 +470,59 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Adds to a counter item ({@code incr}) and waits for the answer; {@code by} 0 reads
+	 * it. Counters never count as {@code get} or {@code set} in memcached's stats.
+	 * @param node the node
+	 * @param key the key
+	 * @param by how much to add
+	 * @return the value after the addition, -1 when the item is absent (it is not
+	 * created), or {@code null} when the node is down or failed
+	 */
+	public @Nullable Long incr(MemcachedNode node, String key, long by) {
+		return call("incr", node, key, null, (client, deadline) -> {
+			Long value = await(client.asyncIncr(key, by), deadline);
+			return (value != null) ? value : Long.valueOf(-1);
+		});
+	}
+
+	/**
+	 * Reads a counter item ({@code incr} by 0) without waiting and without judging the
+	 * node: nothing waits on the answer with a timeout, so a node that is slow to answer
+	 * is neither marked down nor has its connection reopened (for readers that only
+	 * observe, and must not change what requests see).
+	 * @param node the node
+	 * @param key the key
+	 * @param answer told the value (-1 when absent) on spymemcached's IO thread: must
+	 * not block
+	 * @return whether the read was sent (not to a down node)
+	 */
+	public boolean readCounter(MemcachedNode node, String key, java.util.function.LongConsumer answer) {
+		MemcachedClient client = clientIfUp(node);
+		if (client == null) {
+			return false;
+		}
+		try {
+			client.asyncIncr(key, 0L).addListener((done) -> {
+				OperationStatus status = done.getStatus();
+				if (status.isSuccess() || status.getStatusCode() == StatusCode.ERR_NOT_FOUND
+						|| "NOT_FOUND".equals(status.getMessage())) {
+					try {
+						Object value = done.get(); // done: does not wait
+						answer.accept((value instanceof Long number) ? number : -1);
+					}
+					catch (ExecutionException | RuntimeException ex) {
+						// no answer: the reader treats the counter as unread
+					}
+				}
+			});
+			return true;
+		}
+		catch (RuntimeException ex) {
+			return false;
+		}
+	}
+
 	/** Queues a {@code touch} (new expiration, same value) without waiting; not sent to a down node. */
 	public void touchAsync(MemcachedNode node, String key, int expiration) {
 		send("touch", node, key, (client) -> client.touch(key, expiration));
