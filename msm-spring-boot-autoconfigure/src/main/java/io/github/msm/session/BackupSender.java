@@ -70,6 +70,9 @@ final class BackupSender {
 	 * check is counted as refused.
 	 */
 	void send(MemcachedNode node, List<PendingBackup> batch) {
+		// taken before sending: a token answered by a process that restarted meanwhile must
+		// not be filed under the new process (its CAS counter starts again)
+		long restarts = this.store.availability().restarts(node);
 		List<PendingBackup> sent = new ArrayList<>(batch.size());
 		List<PipelinedWrite> writes = new ArrayList<>(batch.size());
 		List<PendingBackup> unchecked = new ArrayList<>();
@@ -83,7 +86,7 @@ final class BackupSender {
 				continue;
 			}
 			Token token = this.tokens.getIfPresent(tokenKey);
-			if (token != null && token.restarts() != this.store.availability().restarts(node)) {
+			if (token != null && token.restarts() != restarts) {
 				// the node came back empty since: its CAS counter started again
 				this.tokens.invalidate(tokenKey);
 				token = null;
@@ -112,7 +115,7 @@ final class BackupSender {
 			}
 			else if (write.kind() == PendingBackup.Kind.DATA) {
 				if (outcome.isOk()) {
-					remember(node, write, outcome);
+					remember(node, write, outcome, restarts);
 				}
 				else {
 					// another server wrote the key since: check its version
@@ -133,6 +136,7 @@ final class BackupSender {
 	 * @return the writes that met a concurrent write and must be checked again
 	 */
 	private List<PendingBackup> checkAndWrite(MemcachedNode node, List<PendingBackup> unchecked) {
+		long restarts = this.store.availability().restarts(node);
 		List<String> keys = unchecked.stream().map(PendingBackup::key).toList();
 		Map<String, StoredValue> current = this.store.readAll(node, keys);
 		if (current == null) {
@@ -161,7 +165,7 @@ final class BackupSender {
 			PendingBackup write = sent.get(i);
 			WriteOutcome outcome = outcomes.get(i);
 			switch (outcome.result()) {
-				case OK -> remember(node, write, outcome);
+				case OK -> remember(node, write, outcome, restarts);
 				case FAILED -> dropped(write.describe(), node);
 				default -> again.add(write);
 			}
@@ -174,10 +178,10 @@ final class BackupSender {
 		this.metrics.backupRefused();
 	}
 
-	private void remember(MemcachedNode node, PendingBackup write, WriteOutcome outcome) {
+	private void remember(MemcachedNode node, PendingBackup write, WriteOutcome outcome, long restartsAtSend) {
 		TokenKey key = new TokenKey(node, write.key());
-		if (outcome.cas() != 0) {
-			this.tokens.put(key, new Token(outcome.cas(), write.version(), this.store.availability().restarts(node)));
+		if (outcome.cas() != 0 && restartsAtSend == this.store.availability().restarts(node)) {
+			this.tokens.put(key, new Token(outcome.cas(), write.version(), restartsAtSend));
 		}
 		else {
 			this.tokens.invalidate(key);
