@@ -160,23 +160,11 @@ class DelayedMoveTombstoneIT extends RepositoryITSupport {
 		}
 	}
 
-	/** Holds a server's backup lane of a node, as a lane that runs behind does. Test-only reflection. */
-	@SuppressWarnings("unchecked")
+	/** Holds a server's backup lane of a node, as a lane that runs behind does. */
 	private static java.util.concurrent.CountDownLatch holdBackupLane(MemcachedSessionRepository repository,
-			MemcachedNode node) throws Exception {
-		Field lanesField = BackupWriter.class.getDeclaredField("lanes");
-		lanesField.setAccessible(true);
-		ExecutorService lane = ((Map<MemcachedNode, ExecutorService>) lanesField.get(repository.parts().backup))
-			.get(node);
+			MemcachedNode node) {
 		java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-		lane.execute(() -> {
-			try {
-				release.await(30, TimeUnit.SECONDS);
-			}
-			catch (InterruptedException ex) {
-				Thread.currentThread().interrupt();
-			}
-		});
+		repository.parts().backup.holdLane(node, release);
 		return release;
 	}
 
