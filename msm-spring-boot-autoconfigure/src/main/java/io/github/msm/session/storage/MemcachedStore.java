@@ -401,17 +401,21 @@ public final class MemcachedStore implements AutoCloseable {
 		return call("cas", node, key, WriteOutcome.FAILED, (client, deadline) -> {
 			OperationFuture<CASResponse> future = client.asyncCAS(key, cas, expiration, bytes,
 					RawBytesTranscoder.INSTANCE);
-			CASResponse response = await(future, deadline);
-			if (response == null) {
-				return WriteOutcome.FAILED;
-			}
-			return switch (response) {
-				case OK -> new WriteOutcome(WriteResult.OK, casOf(future));
-				case EXISTS -> new WriteOutcome(WriteResult.CONFLICT, 0);
-				case NOT_FOUND -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
-				default -> WriteOutcome.FAILED;
-			};
+			return casOutcome(await(future, deadline), future);
 		});
+	}
+
+	/** What a compare-and-set answered; {@code null} (no answer) is a failure. */
+	private static WriteOutcome casOutcome(@Nullable Object answer, OperationFuture<?> future) {
+		if (!(answer instanceof CASResponse response)) {
+			return WriteOutcome.FAILED;
+		}
+		return switch (response) {
+			case OK -> new WriteOutcome(WriteResult.OK, casOf(future));
+			case EXISTS -> new WriteOutcome(WriteResult.CONFLICT, 0);
+			case NOT_FOUND -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
+			default -> WriteOutcome.FAILED;
+		};
 	}
 
 	/**
@@ -643,15 +647,7 @@ public final class MemcachedStore implements AutoCloseable {
 			throw new CancellationException(kind + " cancelled");
 		}
 		if (kind == PipelinedWrite.Kind.CAS) {
-			if (!(answer instanceof CASResponse response)) {
-				return WriteOutcome.FAILED;
-			}
-			return switch (response) {
-				case OK -> new WriteOutcome(WriteResult.OK, casOf(future));
-				case EXISTS -> new WriteOutcome(WriteResult.CONFLICT, 0);
-				case NOT_FOUND -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
-				default -> WriteOutcome.FAILED;
-			};
+			return casOutcome(answer, future);
 		}
 		if (Boolean.TRUE.equals(answer)) {
 			return new WriteOutcome(WriteResult.OK, (kind == PipelinedWrite.Kind.DELETE) ? 0 : casOf(future));
