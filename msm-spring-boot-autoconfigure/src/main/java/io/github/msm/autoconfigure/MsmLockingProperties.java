@@ -37,7 +37,7 @@ public class MsmLockingProperties {
 	/**
 	 * How long a lock lives in memcached unless its request extends it: how long the lock
 	 * of a server that died mid-request blocks its session. Whole seconds; running
-	 * requests extend their lock every third of it. Sticky mode keeps no lock in memcached
+	 * requests extend their lock every third of it less 1 s. Sticky mode keeps no lock in memcached
 	 * and uses it only as the Retry-After of a request refused on lock timeout.
 	 */
 	private Duration lockExpiration = Duration.ofSeconds(5);

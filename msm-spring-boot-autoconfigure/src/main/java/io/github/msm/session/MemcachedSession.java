@@ -31,7 +31,13 @@ import org.springframework.util.Assert;
  * other servers can read.
  *
  * <p>
- * Not thread-safe: Spring Session gives each request its own instance.
+ * Spring Session gives each request its own instance, but an async request (a
+ * {@code Callable} or {@code DeferredResult} in Spring MVC) uses it on two threads at
+ * once: Spring Session's filter saves it at the end of the first dispatch, on the
+ * container thread, while the async work may already change it on another; the async
+ * dispatch saves it again. So every method takes this session's monitor, and a save
+ * forgets the changes it wrote only when nothing changed since its snapshot: a change
+ * made while a save is under way is written by the next save, not marked as saved.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -77,6 +83,15 @@ public final class MemcachedSession implements Session {
 
 	private final Set<String> set = new HashSet<>();
 
+	/** Counts the calls that change what the next save writes. */
+	private long edits;
+
+	/** {@link #edits} when the last snapshot was taken. */
+	private long editsAtSnapshot;
+
+	/** The id a save in progress moved the session to, else {@code null}. */
+	private @Nullable String movedTo;
+
 	/** A new session, not yet stored. */
 	MemcachedSession(String id, Duration maxInactiveInterval, SessionIdFormat idFormat, AttributeCodec codec,
 			SessionLifetime lifetime) {
@@ -109,19 +124,20 @@ public final class MemcachedSession implements Session {
 	}
 
 	@Override
-	public String getId() {
+	public synchronized String getId() {
 		return this.id;
 	}
 
 	@Override
-	public String changeSessionId() {
+	public synchronized String changeSessionId() {
+		this.edits++;
 		this.id = this.idFormat.changeId(this.id);
 		return this.id;
 	}
 
 	@Override
 	@SuppressWarnings("unchecked")
-	public <T> @Nullable T getAttribute(String attributeName) {
+	public synchronized <T> @Nullable T getAttribute(String attributeName) {
 		Attribute attribute = this.attributes.get(attributeName);
 		if (attribute == null || attribute.unreadable) {
 			return null;
@@ -136,11 +152,12 @@ public final class MemcachedSession implements Session {
 			attribute.decoded = true;
 		}
 		this.touched.add(attributeName);
+		this.edits++; // read values are compared at save: one may be changed in place
 		return (T) attribute.value;
 	}
 
 	@Override
-	public Set<String> getAttributeNames() {
+	public synchronized Set<String> getAttributeNames() {
 		Set<String> names = new HashSet<>();
 		this.attributes.forEach((name, attribute) -> {
 			if (!attribute.unreadable) {
@@ -157,31 +174,41 @@ public final class MemcachedSession implements Session {
 			removeAttribute(attributeName);
 			return;
 		}
-		Attribute attribute = this.attributes.computeIfAbsent(attributeName, (name) -> new Attribute(null));
-		attribute.value = attributeValue;
-		attribute.decoded = true;
-		attribute.unreadable = false;
-		this.touched.add(attributeName);
-		this.set.add(attributeName);
-		this.removed.remove(attributeName);
+		synchronized (this) {
+			Attribute attribute = this.attributes.computeIfAbsent(attributeName, (name) -> new Attribute(null));
+			attribute.value = attributeValue;
+			attribute.decoded = true;
+			attribute.unreadable = false;
+			this.touched.add(attributeName);
+			this.set.add(attributeName);
+			this.removed.remove(attributeName);
+			this.edits++;
+		}
 		if (this.codec.policy().isStored(attributeName)) {
-			this.codec.changed(this);
+			this.codec.changed(this); // outside the monitor: an immediate flush saves
 		}
 	}
 
 	@Override
 	public void removeAttribute(String attributeName) {
-		Attribute attribute = this.attributes.remove(attributeName);
-		this.touched.remove(attributeName);
-		this.set.remove(attributeName);
-		if (attribute != null && attribute.stored != null) {
-			this.removed.add(attributeName);
+		boolean removedStored;
+		synchronized (this) {
+			Attribute attribute = this.attributes.remove(attributeName);
+			this.touched.remove(attributeName);
+			this.set.remove(attributeName);
+			removedStored = attribute != null && attribute.stored != null;
+			if (removedStored) {
+				this.removed.add(attributeName);
+			}
+			this.edits++;
+		}
+		if (removedStored) {
 			this.codec.changed(this);
 		}
 	}
 
 	@Override
-	public Instant getCreationTime() {
+	public synchronized Instant getCreationTime() {
 		return this.creationTime;
 	}
 
@@ -191,8 +218,9 @@ public final class MemcachedSession implements Session {
 	 * {@link SessionLifetime}). Any other time is written exactly as given.
 	 */
 	@Override
-	public void setLastAccessedTime(Instant lastAccessedTime) {
+	public synchronized void setLastAccessedTime(Instant lastAccessedTime) {
 		Assert.notNull(lastAccessedTime, "lastAccessedTime must not be null");
+		this.edits++;
 		boolean current = this.lifetime.isCurrent(lastAccessedTime);
 		this.lastAccessedTime = lastAccessedTime;
 		this.accessSlack = this.lifetime.slack(current, this.maxInactiveInterval);
@@ -200,7 +228,7 @@ public final class MemcachedSession implements Session {
 	}
 
 	@Override
-	public Instant getLastAccessedTime() {
+	public synchronized Instant getLastAccessedTime() {
 		return this.lastAccessedTime;
 	}
 
@@ -210,16 +238,23 @@ public final class MemcachedSession implements Session {
 		if (interval.abs().compareTo(SessionLifetime.MAX_INTERVAL) > 0) {
 			interval = interval.isNegative() ? SessionLifetime.MAX_INTERVAL.negated() : SessionLifetime.MAX_INTERVAL;
 		}
-		this.maxInactiveIntervalSet = true;
-		if (!interval.equals(this.maxInactiveInterval)) {
-			this.maxInactiveInterval = interval;
-			this.maxInactiveIntervalChanged = true;
+		boolean changed;
+		synchronized (this) {
+			this.maxInactiveIntervalSet = true;
+			this.edits++;
+			changed = !interval.equals(this.maxInactiveInterval);
+			if (changed) {
+				this.maxInactiveInterval = interval;
+				this.maxInactiveIntervalChanged = true;
+			}
+		}
+		if (changed) {
 			this.codec.changed(this);
 		}
 	}
 
 	@Override
-	public Duration getMaxInactiveInterval() {
+	public synchronized Duration getMaxInactiveInterval() {
 		return this.maxInactiveInterval;
 	}
 
@@ -229,14 +264,14 @@ public final class MemcachedSession implements Session {
 	 * session alive for the write window (see {@link SessionLifetime}).
 	 */
 	@Override
-	public boolean isExpired() {
+	public synchronized boolean isExpired() {
 		return this.lifetime.isExpired(this.maxInactiveInterval, new Access(this.lastAccessedTime, this.accessSlack, 0));
 	}
 
 	// What the repository needs to save -------------------------------------------------
 
 	/** What this session was read as or last saved as, {@code null} when never stored. */
-	@Nullable StoredSession base() {
+	synchronized @Nullable StoredSession base() {
 		return this.base;
 	}
 
@@ -245,7 +280,8 @@ public final class MemcachedSession implements Session {
 	 * {@link #changeSessionId()} but chosen by the caller: a sticky server taking over a
 	 * session of another server keeps its base and node and puts its own route.
 	 */
-	void takeOver(String newId) {
+	synchronized void takeOver(String newId) {
+		this.edits++;
 		this.id = newId;
 	}
 
@@ -253,18 +289,18 @@ public final class MemcachedSession implements Session {
 	 * Shows the access this server saw last instead of the stored one: a sticky server
 	 * writes accesses to memcached only now and then, but knows each one exactly.
 	 */
-	void localAccess(Instant lastAccessedTime) {
+	synchronized void localAccess(Instant lastAccessedTime) {
 		this.lastAccessedTime = lastAccessedTime;
 		this.accessSlack = Duration.ZERO;
 	}
 
 	/** The id this session is stored under, {@code null} when never stored. */
-	@Nullable String storedId() {
+	synchronized @Nullable String storedId() {
 		return this.storedId;
 	}
 
 	/** Whether this request set or removed the attribute since the last save. */
-	boolean isChangedAttribute(String attributeName) {
+	synchronized boolean isChangedAttribute(String attributeName) {
 		return this.set.contains(attributeName) || this.removed.contains(attributeName);
 	}
 
@@ -274,7 +310,8 @@ public final class MemcachedSession implements Session {
 	 * changed; values only read that cannot change in place ({@link ImmutableValues}) are
 	 * not serialized again. Attributes the policy's filter excludes are left out.
 	 */
-	SessionChanges changes() {
+	synchronized SessionChanges changes() {
+		this.editsAtSnapshot = this.edits;
 		SessionSavePolicy policy = this.codec.policy();
 		boolean all = this.allAttributesPending;
 		Map<String, byte[]> changed = new LinkedHashMap<>();
@@ -316,12 +353,15 @@ public final class MemcachedSession implements Session {
 	}
 
 	/**
-	 * Records what a save did, so that saving again without changes writes nothing.
+	 * Records what a save did, so that saving again without changes writes nothing. When
+	 * the session changed since the snapshot (an async request's other thread), its
+	 * changes stay pending: the next save applies them again on top of what this one
+	 * stored, which writes the newer ones and repeats the others harmlessly.
 	 * @param changes the snapshot that was saved
 	 * @param stored what is stored now, or {@code null} when nothing was (the session was
 	 * deleted or renamed meanwhile, or the write failed and was reported)
 	 */
-	void saved(SessionChanges changes, @Nullable StoredSession stored) {
+	synchronized void saved(SessionChanges changes, @Nullable StoredSession stored) {
 		if (stored == null && this.base == null) {
 			// a new session whose first save was refused: nothing is stored, so nothing may
 			// be marked as stored; the next save tries again with every change
@@ -337,7 +377,12 @@ public final class MemcachedSession implements Session {
 		if (stored != null) {
 			this.base = stored;
 		}
-		this.storedId = this.id;
+		boolean editedSince = this.edits != this.editsAtSnapshot;
+		this.storedId = (editedSince && stored != null) ? storedUnder(changes) : this.id;
+		if (editedSince) {
+			this.saveRefused = false;
+			return;
+		}
 		this.touched.clear();
 		this.set.clear();
 		this.removed.clear();
@@ -352,11 +397,22 @@ public final class MemcachedSession implements Session {
 	 * Records a save that stored the session under another id, because its node went
 	 * away: the browser is sent the new id.
 	 */
-	void movedTo(String newId, SessionChanges changes, @Nullable StoredSession stored) {
+	synchronized void movedTo(String newId, SessionChanges changes, @Nullable StoredSession stored) {
 		if (stored != null) {
 			this.id = newId;
+			this.movedTo = newId;
 		}
-		saved(changes, stored);
+		try {
+			saved(changes, stored);
+		}
+		finally {
+			this.movedTo = null;
+		}
+	}
+
+	/** Where the save of {@code changes} stored the session. */
+	private String storedUnder(SessionChanges changes) {
+		return (this.movedTo != null) ? this.movedTo : changes.id();
 	}
 
 	private static final class Attribute {

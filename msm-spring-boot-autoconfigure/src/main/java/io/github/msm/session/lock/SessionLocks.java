@@ -35,7 +35,8 @@ import org.springframework.util.Assert;
  * tried. After the {@code add}, a {@code get} on each other node up: a request that took
  * the lock there while this node was down may still run, so our item is removed again and
  * the request waits as for a held lock.</li>
- * <li><strong>Extend</strong>: every third of the expiration, a compare-and-set of our
+ * <li><strong>Extend</strong>: every third of the expiration less one second (memcached's
+ * clock steps once a second, so an item may live a second less than asked), a compare-and-set of our
  * own item with a fresh TTL, so a long request keeps its lock; a compare-and-set that
  * finds another value means the lock was lost, which is logged and counted.</li>
  * <li><strong>Release</strong>: only our own item is removed. Binary protocol: a
