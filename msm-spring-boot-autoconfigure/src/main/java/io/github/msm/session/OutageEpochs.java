@@ -155,7 +155,8 @@ final class OutageEpochs implements AutoCloseable {
 		for (MemcachedNode other : this.nodes.othersUp(node)) {
 			Long value = this.store.incr(other, key, 1);
 			if (value != null && value < 0) {
-				value = this.store.add(other, key, 0, FIRST).isOk() ? 1L : this.store.incr(other, key, 1);
+				// absent: create it; another server may have created it first, then count on it
+				value = this.store.add(other, key, 0, FIRST).isOk() ? Long.valueOf(1L) : this.store.incr(other, key, 1);
 			}
 			if (value != null) {
 				highest = Math.max(highest, value);
