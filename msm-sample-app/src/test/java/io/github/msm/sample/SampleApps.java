@@ -9,6 +9,7 @@ import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.test.MemcachedServers;
@@ -93,6 +94,11 @@ final class SampleApps implements AutoCloseable {
 
 	HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
 		return this.http.send(request, BodyHandlers.ofString());
+	}
+
+	/** The same without blocking: a client sending two requests at once, as a browser does. */
+	CompletableFuture<HttpResponse<String>> sendAsync(HttpRequest request) {
+		return this.http.sendAsync(request, BodyHandlers.ofString());
 	}
 
 	@Override
