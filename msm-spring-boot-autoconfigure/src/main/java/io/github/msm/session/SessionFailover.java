@@ -265,6 +265,11 @@ final class SessionFailover implements NodeAvailability.Listener {
 		}
 		for (MemcachedNode other : this.nodes.othersUp(node)) {
 			Read read = this.reader.readBackup(id, other);
+			if (read.status() == Status.DELETED && isMovedBack(id, read)) {
+				// the tombstone is of an earlier move away from here, and the session has come
+				// back since: the copy here is the live one
+				return new Located(id, stored);
+			}
 			if (read.status() == Status.DELETED) {
 				// the copy here is stale: it gets the tombstone it missed, so that the next
 				// request (this server checks each id once) does not find it either
@@ -292,6 +297,30 @@ final class SessionFailover implements NodeAvailability.Listener {
 			}
 		}
 		return new Located(id, stored);
+	}
+
+	/**
+	 * Whether a move tombstone found elsewhere is of a move the session has undone: the id
+	 * it moved to holds, in turn, a tombstone that points back here (a server that took
+	 * the other node for down moved it back).
+	 */
+	private boolean isMovedBack(String id, Read tombstone) {
+		String movedTo = tombstone.movedTo();
+		MemcachedNode there = (movedTo != null) ? this.idFormat.nodeOf(movedTo) : null;
+		if (there == null || !movedTo.equals(this.idFormat.onNode(id, there))) {
+			return false;
+		}
+		if (this.nodes.isAvailable(there)) {
+			Read read = this.reader.read(movedTo, there);
+			return read.status() == Status.DELETED && id.equals(read.movedTo());
+		}
+		for (MemcachedNode other : this.nodes.othersUp(there)) {
+			Read read = this.reader.readBackup(movedTo, other);
+			if (read.status() == Status.DELETED && id.equals(read.movedTo())) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private void writeValidity(MemcachedNode node, String key, StoredSession stored) {
