@@ -139,7 +139,7 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 		this.connections = Collections.unmodifiableMap(connections);
 		this.calls = new NodeCalls(this.connections, this.availability, this.timeoutMillis);
-		this.reads = new StoreReads(this.calls);
+		this.reads = new StoreReads(this.calls, operations);
 		this.writes = new StoreWrites(this.calls, binaryProtocol);
 		this.pipelined = new PipelinedWrites(this.calls);
 		NodeClients.connect(this.connections, this.availability, this.timeoutMillis);
