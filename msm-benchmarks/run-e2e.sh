@@ -33,7 +33,8 @@
 # Defaults: 4 x 15 s JIT warm-up + 3 rounds x 4 variants x (5 s + 30 s) + start-up: about 8-9 minutes on an
 # idle machine (a machine busy with other builds starts the apps much more slowly).
 # Environment: JIT_WARMUP (15 s of load per app before round 1), SESSIONS (128), CONNECTIONS (64), THREADS (2),
-# WRITE_PERCENT (10), SESSION_SHAPE (list), ATTRIBUTE_BYTES (1000, shape text), MAX_LOAD (0.5),
+# WRITE_PERCENT (10), SESSION_SHAPE (list), ATTRIBUTE_BYTES (1000, shape text), MAX_LOAD (0.5), MEMCACHED_MB (256, or
+# 16 KB per session when more),
 # JAVA_OPTS (-Xms512m -Xmx512m; --scale: -Xms1g -Xmx1g), MSM_ARGS (extra arguments of the msm variants),
 # APP_TIMEOUT (180 s to start).
 # Stops everything it started (by pid) on exit, also when interrupted.
@@ -50,6 +51,7 @@ SESSION_SHAPE="${SESSION_SHAPE:-list}"
 LIST_ITEMS=32
 ITEM_BYTES=64
 MAX_LOAD="${MAX_LOAD:-0.5}"
+MEMCACHED_MB="${MEMCACHED_MB:-}" # memory of each memcached node; must hold every session twice (primary and backup)
 LOADAVG="${LOADAVG:-/proc/loadavg}" # where the load average is read (tests give a file)
 JAVA_OPTS="${JAVA_OPTS:-}"
 MSM_ARGS="${MSM_ARGS:-}" # extra arguments of the msm variants, e.g. --msm.operation-timeout=5s on a very busy machine
@@ -99,6 +101,9 @@ if ((SCALE > 0)); then
 	SESSIONS="$SCALE"
 	JAVA_OPTS="${JAVA_OPTS:--Xms1g -Xmx1g}" # the in-memory variant holds every session on its heap
 fi
+# 16 KB per session and node: a ~2-3 KB session, its backup from the other node and memcached's slab overhead,
+# so that no session is evicted (an evicted session comes back as a new one and the run stops)
+MEMCACHED_MB="${MEMCACHED_MB:-$((SESSIONS * 16 / 1024 > 256 ? SESSIONS * 16 / 1024 : 256))}"
 JAVA_OPTS="${JAVA_OPTS:--Xms512m -Xmx512m}"
 if $SMOKE; then
 	DURATION=2 WARMUP=0 JIT_WARMUP=0 ROUNDS=1 CONNECTIONS=16
@@ -228,7 +233,7 @@ start_memcached() { # log
 	[[ $EUID -eq 0 ]] && user=(-u root)
 	for _ in 1 2 3 4 5; do
 		port="$(free_port)"
-		memcached -p "$port" -l 127.0.0.1 -m 256 -U 0 "${user[@]}" >>"$1" 2>&1 &
+		memcached -p "$port" -l 127.0.0.1 -m "$MEMCACHED_MB" -U 0 "${user[@]}" >>"$1" 2>&1 &
 		pid=$!
 		STARTED+=("$pid:memcached")
 		if wait_for 10 memcached_answers "$port" && kill -0 "$pid" 2>/dev/null; then
