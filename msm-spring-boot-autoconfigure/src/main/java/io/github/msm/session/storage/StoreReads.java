@@ -112,7 +112,7 @@ final class StoreReads {
 	/** The {@code gets} of one pipelined read, answered into arrays and counted down on one latch. */
 	private static final class PipelinedGets {
 
-		final @Nullable byte[][] values;
+		final byte[] @Nullable [] values;
 
 		final long[] tokens;
 
