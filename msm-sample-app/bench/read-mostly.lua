@@ -3,8 +3,9 @@
 --   wrk -s read-mostly.lua URL -- SESSIONS_FILE THREADS [WRITE_PERCENT] [COOKIE_NAME]
 --
 -- SESSIONS_FILE has one session a line: "<cookie value> <session id>". Each wrk thread takes
--- every THREADS-th session. A request borrows a session that has no request in flight and
--- gives it back when the response names it (the sample app's JSON carries "sessionId"), so
+-- every THREADS-th session. A request borrows the session that has waited longest with no
+-- request in flight and gives it back when the response names it (the sample app's JSON
+-- carries "sessionId"): every session of the file is used in turn, however many there are, so
 -- no two requests use one session at once: each connection carries its own session, as a
 -- browser would. WRITE_PERCENT of the requests (default 10, spread evenly) are
 -- POST /api/counter, which changes an attribute; the others are GET /api/session.
@@ -24,7 +25,8 @@ gets, posts, non2xx, lost, unpaired, fallback = 0, 0, 0, 0, 0, 0
 
 local get_requests, post_requests = {}, {}
 local index_of = {} -- session id -> index
-local free = {} -- indexes with no request in flight
+local free = {} -- indexes with no request in flight, a queue: free[head] .. free[tail - 1]
+local head, tail = 1, 1
 local in_flight = {}
 local write_percent = 10
 local sent = 0
@@ -48,7 +50,8 @@ function init(args)
 					["Content-Length"] = "0" }
 				post_requests[index] = wrk.format("POST", "/api/counter", post_headers)
 				index_of[session_id] = index
-				free[#free + 1] = index
+				free[tail] = index
+				tail = tail + 1
 				in_flight[index] = 0
 			end
 			line_number = line_number + 1
@@ -63,7 +66,12 @@ function request()
 		verified = true
 		return get_requests[1]
 	end
-	local index = table.remove(free)
+	local index = nil
+	if head < tail then
+		index = free[head]
+		free[head] = nil
+		head = head + 1
+	end
 	if index == nil then
 		-- Only after a lost response (timeout, error page, replaced session): share one.
 		fallback = fallback + 1
@@ -92,7 +100,8 @@ function response(status, headers, body)
 	if index and in_flight[index] > 0 then
 		in_flight[index] = in_flight[index] - 1
 		if in_flight[index] == 0 then
-			free[#free + 1] = index
+			free[tail] = index
+			tail = tail + 1
 		end
 	else
 		unpaired = unpaired + 1

@@ -54,6 +54,25 @@ class EndToEndSmokeIT {
 		// marks nodes down and moves sessions, which the harness reports but must survive
 	}
 
+	@Test
+	void runE2e_MachineBusyBeforeTheRun_ShouldRefuseWithoutStartingAnything() throws IOException, InterruptedException {
+		Path loadavg = MODULE.resolve("target/busy-loadavg");
+		Files.writeString(loadavg, "7.50 6.00 5.00 3/400 12345\n");
+		Path out = MODULE.resolve("target/e2e-busy-it");
+		deleteRecursively(out);
+		ProcessBuilder builder = new ProcessBuilder("bash", MODULE.resolve("run-e2e.sh").toString(), "--jar",
+				appJar().toString(), "--out", out.toString())
+			.redirectErrorStream(true);
+		builder.environment().put("LOADAVG", loadavg.toString());
+		Process process = builder.start();
+		String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+		assertThat(process.waitFor(1, TimeUnit.MINUTES)).isTrue();
+
+		assertThat(process.exitValue()).as(output).isEqualTo(3);
+		assertThat(output).contains("refusing to measure", "load average 7.50");
+		assertThat(out).doesNotExist();
+	}
+
 	/** The summary rows (one per variant) of the Markdown report the run wrote. */
 	private static List<String> table(Path out) throws IOException {
 		try (Stream<Path> files = Files.list(out)) {

@@ -58,15 +58,24 @@ final class LocalFallback {
 	 * Id bases of sessions this server served lately: the only ones that get a stand-in.
 	 * The base, because a session keeps it when it moves to another node (as while the
 	 * nodes go down or come back one after the other) and another server may have moved it.
+	 * The value is when the base was last put ({@link System#nanoTime()}): a read puts it
+	 * again only when that is older than {@link #servedRefreshNanos}, since a put on every
+	 * read was a noticeable part of a read's CPU; entries live that much longer to make up.
 	 */
-	private final Cache<String, Boolean> served;
+	private final Cache<String, Long> served;
+
+	private final long servedRefreshNanos;
 
 	LocalFallback(LocalSessions local, SessionWriter writer, SessionRemover remover, NodeSelector nodes,
 			SessionIdFormat idFormat, AttributeCodec codec, SessionLifetime lifetime, Duration defaultInterval) {
 		this.defaultInterval = defaultInterval;
 		Duration remembered = (defaultInterval.isZero() || defaultInterval.isNegative()
 				|| defaultInterval.compareTo(Duration.ofDays(1)) > 0) ? Duration.ofDays(1) : defaultInterval;
-		this.served = Caffeine.newBuilder().maximumSize(SERVED_IDS).expireAfterWrite(remembered).build();
+		this.servedRefreshNanos = remembered.toNanos() / 8;
+		this.served = Caffeine.newBuilder()
+			.maximumSize(SERVED_IDS)
+			.expireAfterWrite(remembered.plusNanos(this.servedRefreshNanos))
+			.build();
 		this.local = local;
 		this.writer = writer;
 		this.remover = remover;
@@ -127,7 +136,7 @@ final class LocalFallback {
 		StoredSession kept = (this.local.size() > 0) ? this.local.find(id) : null;
 		if (kept == null) {
 			if (found != null) {
-				this.served.put(base(found.getId()), Boolean.TRUE);
+				markServed(found.getId());
 				return found;
 			}
 			// its node is down and no other node had a copy to serve (all of them may be
@@ -156,6 +165,15 @@ final class LocalFallback {
 	}
 
 	/** The random part of an id, which a session keeps when it moves to another node. */
+	private void markServed(String id) {
+		String base = base(id);
+		Long at = this.served.getIfPresent(base);
+		long now = System.nanoTime();
+		if (at == null || now - at > this.servedRefreshNanos) {
+			this.served.put(base, now);
+		}
+	}
+
 	private static String base(String id) {
 		return (id.length() > SessionIdFormat.BASE_LENGTH) ? id.substring(0, SessionIdFormat.BASE_LENGTH) : id;
 	}

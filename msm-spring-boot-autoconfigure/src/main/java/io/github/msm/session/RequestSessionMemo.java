@@ -46,7 +46,12 @@ public final class RequestSessionMemo {
 		Scope scope = current.get();
 		if (scope != null && --scope.depth <= 0) {
 			current.remove();
-			return scope.sessions.values().stream().anyMatch(Optional::isPresent);
+			for (Optional<MemcachedSession> known : scope.sessions.values()) { // no stream: once per request
+				if (known.isPresent()) {
+					return true;
+				}
+			}
+			return false;
 		}
 		return null;
 	}

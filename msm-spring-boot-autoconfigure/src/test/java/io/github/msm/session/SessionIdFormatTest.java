@@ -1,7 +1,11 @@
 package io.github.msm.session;
 
 import java.util.List;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
+import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeRing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -52,6 +56,37 @@ class SessionIdFormatTest {
 			"0123456789abcdef0123456789abcdef-n1.ro.ute", "0123456789abcdef0123456789abcdef-n1.ro-ute" })
 	void nodeOf_HostileOrForeignId_ShouldBeNull(String id) {
 		assertThat(this.format.nodeOf(id)).isNull();
+	}
+
+	@Test
+	void nodeOf_MutatedIds_ShouldAcceptExactlyTheIdGrammar() {
+		Pattern suffixed = Pattern.compile("[0-9a-f]{32}-([A-Za-z0-9_]{1,32})(\\.[A-Za-z0-9_]{1,32})?");
+		Pattern plain = Pattern.compile("[0-9a-f]{32}(\\.[A-Za-z0-9_]{1,32})?");
+		SessionIdFormat single = new SessionIdFormat(NodeRing.parse(List.of("localhost:11211")));
+		String alphabet = "0af9gAZz_-.. \u00e9";
+		Random random = new Random(17);
+		List<String> seeds = List.of("0123456789abcdef0123456789abcdef-n1", "0123456789abcdef0123456789abcdef-n2.app1",
+				"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef.app_1",
+				"0123456789abcdef0123456789abcdef-n1." + "r".repeat(32), "0123456789abcdef0123456789abcdef-n1." + "r".repeat(33));
+		for (int n = 0; n < 20_000; n++) {
+			StringBuilder id = new StringBuilder(seeds.get(random.nextInt(seeds.size())));
+			for (int edits = random.nextInt(3); edits > 0 && id.length() > 0; edits--) {
+				int at = random.nextInt(id.length());
+				char c = alphabet.charAt(random.nextInt(alphabet.length()));
+				switch (random.nextInt(3)) {
+					case 0 -> id.setCharAt(at, c);
+					case 1 -> id.insert(at, c);
+					default -> id.deleteCharAt(at);
+				}
+			}
+			String candidate = id.toString();
+			Matcher matcher = suffixed.matcher(candidate);
+			MemcachedNode expected = matcher.matches() ? this.ring.node(matcher.group(1)) : null;
+			assertThat(this.format.nodeOf(candidate)).as(candidate).isEqualTo(expected);
+			assertThat(this.format.isLocal(candidate)).as(candidate).isEqualTo(plain.matcher(candidate).matches());
+			assertThat(single.nodeOf(candidate)).as(candidate)
+				.isEqualTo(plain.matcher(candidate).matches() ? single.nodeOf(seeds.get(2)) : null);
+		}
 	}
 
 	@Test

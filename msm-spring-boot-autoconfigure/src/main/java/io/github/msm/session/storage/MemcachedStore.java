@@ -2,47 +2,21 @@ package io.github.msm.session.storage;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
+import java.util.function.LongConsumer;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeAvailability;
-import net.spy.memcached.CASResponse;
-import net.spy.memcached.CASValue;
-import net.spy.memcached.ConnectionFactory;
-import net.spy.memcached.ConnectionFactoryBuilder;
-import net.spy.memcached.ConnectionObserver;
-import net.spy.memcached.FailureMode;
-import net.spy.memcached.MemcachedClient;
 import net.spy.memcached.OperationFactory;
-import net.spy.memcached.OperationTimeoutException;
-import net.spy.memcached.auth.AuthDescriptor;
-import net.spy.memcached.internal.OperationFuture;
-import net.spy.memcached.ops.OperationException;
-import net.spy.memcached.ops.OperationStatus;
-import net.spy.memcached.ops.StatusCode;
 import net.spy.memcached.protocol.ascii.AsciiOperationFactory;
 import net.spy.memcached.protocol.binary.BinaryOperationFactory;
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
-
-import org.springframework.util.Assert;
 
 /**
  * Byte-level access to memcached where every call names the node it goes to.
@@ -94,21 +68,8 @@ public final class MemcachedStore implements AutoCloseable {
 		}
 	}
 
-	/**
-	 * Consecutive timeouts after which spymemcached drops and reopens a connection: 3
-	 * means after 2 (spymemcached subtracts 2 and compares with "more than").
-	 */
-	static final int TIMEOUT_EXCEPTION_THRESHOLD = 3;
-
-	/** The longest spymemcached waits between two attempts to reconnect, in seconds. */
-	static final int MAX_RECONNECT_DELAY_SECONDS = 1;
-
 	/** The longest a probe waits for a node to answer. */
 	private static final Duration MAX_PROBE_TIMEOUT = Duration.ofSeconds(1);
-
-	private static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
-
-	private static final Log logger = LogFactory.getLog(MemcachedStore.class);
 
 	private final Map<MemcachedNode, NodeConnection> connections;
 
@@ -118,21 +79,23 @@ public final class MemcachedStore implements AutoCloseable {
 
 	private final OperationFactory operations;
 
-	private final ExecutorService workers = workers();
-
-	private final Map<MemcachedNode, Long> lastWarnings = new ConcurrentHashMap<>();
+	private final ExecutorService workers = NodeClients.workers();
 
 	private final long timeoutMillis;
-
-	private final boolean binaryProtocol;
 
 	private final ConnectionSettings settings;
 
 	private final OptionalInt serverItemSizeMax;
 
-	private volatile boolean closed;
+	private final NodeCalls calls;
 
-	private volatile OperationTimer timer = OperationTimer.NONE;
+	private final StoreReads reads;
+
+	private final StoreWrites writes;
+
+	private final PipelinedWrites pipelined;
+
+	private volatile boolean closed;
 
 	/**
 	 * Connects to every node, waiting at most the operation timeout for the connections,
@@ -163,7 +126,6 @@ public final class MemcachedStore implements AutoCloseable {
 		Duration operationTimeout = settings.getOperationTimeout();
 		this.settings = settings;
 		this.timeoutMillis = operationTimeout.toMillis();
-		this.binaryProtocol = binaryProtocol;
 		this.availability = new NodeAvailability(nodes, Clock.systemUTC());
 		Map<MemcachedNode, NodeConnection> connections = new LinkedHashMap<>();
 		OperationFactory operations = binaryProtocol ? new BinaryOperationFactory() : new AsciiOperationFactory();
@@ -173,13 +135,17 @@ public final class MemcachedStore implements AutoCloseable {
 		this.probe = new NodeProbe(connections, this.availability, operations, probeTimeout, settings);
 		for (MemcachedNode node : nodes) {
 			connections.put(node, new NodeConnection(node,
-					(observer) -> connectionFactory(binaryProtocol, observer), this.probe::wakeUp));
+					(observer) -> NodeClients.connectionFactory(settings, this.workers, observer), this.probe::wakeUp));
 		}
 		this.connections = Collections.unmodifiableMap(connections);
-		connect();
+		this.calls = new NodeCalls(this.connections, this.availability, this.timeoutMillis);
+		this.reads = new StoreReads(this.calls, operations);
+		this.writes = new StoreWrites(this.calls, binaryProtocol);
+		this.pipelined = new PipelinedWrites(this.calls);
+		NodeClients.connect(this.connections, this.availability, this.timeoutMillis);
 		this.probe.start();
 		// after the first probe, which leaves hung nodes down: they would hold this up
-		this.serverItemSizeMax = readItemSizeMax();
+		this.serverItemSizeMax = NodeClients.itemSizeMax(this.connections.keySet(), this.calls, settings.isProxy());
 	}
 
 	/**
@@ -190,88 +156,6 @@ public final class MemcachedStore implements AutoCloseable {
 	 */
 	public OptionalInt serverItemSizeMax() {
 		return this.serverItemSizeMax;
-	}
-
-	private OptionalInt readItemSizeMax() {
-		OptionalInt smallest = OptionalInt.empty();
-		if (this.settings.isProxy()) {
-			return smallest; // twemproxy closes the connection on any stats command
-		}
-		for (MemcachedNode node : this.connections.keySet()) {
-			MemcachedClient client = clientIfUp(node);
-			if (client == null) {
-				continue;
-			}
-			try {
-				for (Map<String, String> settings : client.getStats("settings").values()) {
-					String value = settings.get("item_size_max");
-					if (value != null) {
-						int itemSizeMax = Integer.parseInt(value.trim());
-						if (smallest.isEmpty() || itemSizeMax < smallest.getAsInt()) {
-							smallest = OptionalInt.of(itemSizeMax);
-						}
-					}
-				}
-			}
-			catch (RuntimeException ex) {
-				logger.debug("No item_size_max from node " + node + ": " + ex);
-			}
-		}
-		return smallest;
-	}
-
-	private ConnectionFactory connectionFactory(boolean binaryProtocol, ConnectionObserver observer) {
-		ConnectionFactoryBuilder builder = new ConnectionFactoryBuilder();
-		AuthDescriptor authDescriptor = this.settings.authDescriptor();
-		if (authDescriptor != null) {
-			builder.setAuthDescriptor(authDescriptor);
-		}
-		return builder
-			.setProtocol(binaryProtocol ? ConnectionFactoryBuilder.Protocol.BINARY : ConnectionFactoryBuilder.Protocol.TEXT)
-			.setOpTimeout(this.timeoutMillis)
-			.setOpQueueMaxBlockTime(this.timeoutMillis)
-			.setDaemon(true)
-			.setFailureMode(FailureMode.Cancel)
-			.setTimeoutExceptionThreshold(TIMEOUT_EXCEPTION_THRESHOLD)
-			.setMaxReconnectDelay(MAX_RECONNECT_DELAY_SECONDS)
-			.setListenerExecutorService(this.workers)
-			.setInitialObservers(List.of(observer))
-			.build();
-	}
-
-	/**
-	 * Where spymemcached runs the completion listeners of unawaited writes, off its IO
-	 * thread; shared by the store's clients, none of which shuts it down.
-	 */
-	private static ExecutorService workers() {
-		AtomicInteger count = new AtomicInteger();
-		ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-				(task) -> {
-					Thread thread = new Thread(task, "msm-memcached-listener-" + count.incrementAndGet());
-					thread.setDaemon(true);
-					return thread;
-				}, new ThreadPoolExecutor.DiscardPolicy());
-		workers.allowCoreThreadTimeOut(true);
-		return workers;
-	}
-
-	/** Creates the clients, then waits for their connections, all against one deadline. */
-	private void connect() {
-		long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
-		List<MemcachedNode> connecting = new ArrayList<>();
-		this.connections.forEach((node, connection) -> {
-			if (connection.open()) {
-				connecting.add(node);
-			}
-			else {
-				this.availability.failed(node, "host " + node.host() + " does not resolve");
-			}
-		});
-		for (MemcachedNode node : connecting) {
-			if (!this.connections.get(node).awaitFirstConnect(deadline)) {
-				this.availability.failed(node, "no connection within " + this.timeoutMillis + " ms");
-			}
-		}
 	}
 
 	/**
@@ -289,7 +173,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @param timer the timer (default: none)
 	 */
 	public void setOperationTimer(OperationTimer timer) {
-		this.timer = (timer != null) ? timer : OperationTimer.NONE;
+		this.calls.setTimer((timer != null) ? timer : OperationTimer.NONE);
 	}
 
 	/**
@@ -330,29 +214,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * {@code null} when the node is down, failed or did not answer in time
 	 */
 	public @Nullable Map<String, StoredValue> readAll(MemcachedNode node, List<String> keys) {
-		if (keys.isEmpty()) {
-			return this.availability.isAvailable(node) ? Map.of() : null;
-		}
-		return call("get", node, keys.get(0), null, (client, deadline) -> {
-			List<Future<CASValue<byte[]>>> futures = new ArrayList<>(keys.size());
-			try {
-				for (String key : keys) {
-					futures.add(client.asyncGets(key, RawBytesTranscoder.INSTANCE));
-				}
-				Map<String, StoredValue> found = new LinkedHashMap<>();
-				for (int i = 0; i < keys.size(); i++) {
-					CASValue<byte[]> value = await(futures.get(i), deadline);
-					if (value != null && value.getValue() != null) {
-						found.put(keys.get(i), new StoredValue(value.getValue(), value.getCas()));
-					}
-				}
-				return found;
-			}
-			catch (RuntimeException | TimeoutException | ExecutionException ex) {
-				futures.stream().filter((future) -> !future.isDone()).forEach((future) -> future.cancel(false));
-				throw ex;
-			}
-		});
+		return this.reads.readAll(node, keys);
 	}
 
 	/**
@@ -374,18 +236,17 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return whether the node stored it
 	 */
 	public boolean set(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		return call("set", node, key, false, (client, deadline) -> Boolean.TRUE
-			.equals(await(client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE), deadline)));
+		return this.writes.set(node, key, expiration, bytes);
 	}
 
 	/** Queues an {@code add} without waiting; not sent to a down node. */
 	public void addAsync(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		send("add", node, key, (client) -> client.add(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+		this.writes.addAsync(node, key, expiration, bytes);
 	}
 
 	/** Queues a {@code set} without waiting; not sent to a down node. */
 	public void setAsync(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		send("set", node, key, (client) -> client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE));
+		this.writes.setAsync(node, key, expiration, bytes);
 	}
 
 	/**
@@ -398,24 +259,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return the outcome, with the new CAS token on success
 	 */
 	public WriteOutcome cas(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
-		return call("cas", node, key, WriteOutcome.FAILED, (client, deadline) -> {
-			OperationFuture<CASResponse> future = client.asyncCAS(key, cas, expiration, bytes,
-					RawBytesTranscoder.INSTANCE);
-			return casOutcome(await(future, deadline), future);
-		});
-	}
-
-	/** What a compare-and-set answered; {@code null} (no answer) is a failure. */
-	private static WriteOutcome casOutcome(@Nullable Object answer, OperationFuture<?> future) {
-		if (!(answer instanceof CASResponse response)) {
-			return WriteOutcome.FAILED;
-		}
-		return switch (response) {
-			case OK -> new WriteOutcome(WriteResult.OK, casOf(future));
-			case EXISTS -> new WriteOutcome(WriteResult.CONFLICT, 0);
-			case NOT_FOUND -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
-			default -> WriteOutcome.FAILED;
-		};
+		return this.writes.cas(node, key, cas, expiration, bytes);
 	}
 
 	/**
@@ -423,7 +267,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * logged at DEBUG.
 	 */
 	public void casAsync(MemcachedNode node, String key, long cas, int expiration, byte[] bytes) {
-		send("cas", node, key, (client) -> client.asyncCAS(key, cas, expiration, bytes, RawBytesTranscoder.INSTANCE));
+		this.writes.casAsync(node, key, cas, expiration, bytes);
 	}
 
 	/**
@@ -436,15 +280,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * {@code FAILED}
 	 */
 	public WriteOutcome add(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		return call("add", node, key, WriteOutcome.FAILED, (client, deadline) -> {
-			OperationFuture<Boolean> future = client.add(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
-			if (Boolean.TRUE.equals(await(future, deadline))) {
-				return new WriteOutcome(WriteResult.OK, casOf(future));
-			}
-			StatusCode status = future.getStatus().getStatusCode();
-			return (status == StatusCode.ERR_EXISTS || status == StatusCode.ERR_NOT_STORED)
-					? new WriteOutcome(WriteResult.CONFLICT, 0) : WriteOutcome.FAILED;
-		});
+		return this.writes.add(node, key, expiration, bytes);
 	}
 
 	/**
@@ -456,22 +292,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @return {@code OK} with the new CAS token, else {@code FAILED}
 	 */
 	public WriteOutcome setAndGetCas(MemcachedNode node, String key, int expiration, byte[] bytes) {
-		return call("set", node, key, WriteOutcome.FAILED, (client, deadline) -> {
-			OperationFuture<Boolean> future = client.set(key, expiration, bytes, RawBytesTranscoder.INSTANCE);
-			return Boolean.TRUE.equals(await(future, deadline)) ? new WriteOutcome(WriteResult.OK, casOf(future))
-					: WriteOutcome.FAILED;
-		});
-	}
-
-	/** The CAS token a completed write reported; 0 when the protocol does not report it. */
-	private static long casOf(OperationFuture<?> future) {
-		try {
-			Long cas = future.getCas();
-			return (cas != null) ? cas : 0;
-		}
-		catch (RuntimeException ex) {
-			return 0;
-		}
+		return this.writes.setAndGetCas(node, key, expiration, bytes);
 	}
 
 	/**
@@ -484,10 +305,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * created), or {@code null} when the node is down or failed
 	 */
 	public @Nullable Long incr(MemcachedNode node, String key, long by) {
-		return call("incr", node, key, null, (client, deadline) -> {
-			Long value = await(client.asyncIncr(key, by), deadline);
-			return (value != null) ? value : Long.valueOf(-1);
-		});
+		return this.reads.incr(node, key, by);
 	}
 
 	/**
@@ -501,35 +319,13 @@ public final class MemcachedStore implements AutoCloseable {
 	 * not block
 	 * @return whether the read was sent (not to a down node)
 	 */
-	public boolean readCounter(MemcachedNode node, String key, java.util.function.LongConsumer answer) {
-		MemcachedClient client = clientIfUp(node);
-		if (client == null) {
-			return false;
-		}
-		try {
-			client.asyncIncr(key, 0L).addListener((done) -> {
-				OperationStatus status = done.getStatus();
-				if (status.isSuccess() || status.getStatusCode() == StatusCode.ERR_NOT_FOUND
-						|| "NOT_FOUND".equals(status.getMessage())) {
-					try {
-						Object value = done.get(); // done: does not wait
-						answer.accept((value instanceof Long number) ? number : -1);
-					}
-					catch (ExecutionException | RuntimeException ex) {
-						// no answer: the reader treats the counter as unread
-					}
-				}
-			});
-			return true;
-		}
-		catch (RuntimeException ex) {
-			return false;
-		}
+	public boolean readCounter(MemcachedNode node, String key, LongConsumer answer) {
+		return this.reads.readCounter(node, key, answer);
 	}
 
 	/** Queues a {@code touch} (new expiration, same value) without waiting; not sent to a down node. */
 	public void touchAsync(MemcachedNode node, String key, int expiration) {
-		send("touch", node, key, (client) -> client.touch(key, expiration));
+		this.writes.touchAsync(node, key, expiration);
 	}
 
 	/**
@@ -540,9 +336,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * {@code FAILED}
 	 */
 	public WriteResult delete(MemcachedNode node, String key) {
-		return call("delete", node, key, WriteResult.FAILED,
-				(client, deadline) -> Boolean.TRUE.equals(await(client.delete(key), deadline)) ? WriteResult.OK
-						: WriteResult.NOT_FOUND);
+		return this.writes.delete(node, key);
 	}
 
 	/**
@@ -550,7 +344,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * delete with a CAS token.
 	 */
 	public boolean canDeleteIfUnchanged() {
-		return this.binaryProtocol;
+		return this.writes.canDeleteIfUnchanged();
 	}
 
 	/**
@@ -564,19 +358,7 @@ public final class MemcachedStore implements AutoCloseable {
 	 * @throws IllegalStateException over the text protocol
 	 */
 	public WriteResult deleteIfUnchanged(MemcachedNode node, String key, long cas) {
-		Assert.state(this.binaryProtocol, "memcached's text protocol has no delete with a CAS token");
-		return call("delete", node, key, WriteResult.FAILED, (client, deadline) -> {
-			OperationFuture<Boolean> future = client.delete(key, cas);
-			if (Boolean.TRUE.equals(await(future, deadline))) {
-				return WriteResult.OK;
-			}
-			StatusCode status = future.getStatus().getStatusCode();
-			return switch (status) {
-				case ERR_EXISTS -> WriteResult.CONFLICT;
-				case ERR_NOT_FOUND -> WriteResult.NOT_FOUND;
-				default -> WriteResult.FAILED;
-			};
-		});
+		return this.writes.deleteIfUnchanged(node, key, cas);
 	}
 
 	/**
@@ -591,212 +373,12 @@ public final class MemcachedStore implements AutoCloseable {
 	 * write's kind says, {@code FAILED} when the node is down or did not answer
 	 */
 	public List<WriteOutcome> writeAll(MemcachedNode node, List<PipelinedWrite> writes) {
-		List<WriteOutcome> failed = Collections.nCopies(writes.size(), WriteOutcome.FAILED);
-		if (writes.isEmpty()) {
-			return failed;
-		}
-		return call("write", node, writes.get(0).key(), failed, (client, deadline) -> {
-			List<@Nullable OperationFuture<?>> futures = new ArrayList<>(writes.size());
-			Exception failure = null;
-			for (PipelinedWrite write : writes) {
-				try {
-					futures.add(send(client, write));
-				}
-				catch (RuntimeException ex) {
-					futures.add(null);
-					failure = (failure != null) ? failure : ex;
-				}
-			}
-			List<WriteOutcome> outcomes = new ArrayList<>(writes.size());
-			for (int i = 0; i < writes.size(); i++) {
-				OperationFuture<?> future = futures.get(i);
-				try {
-					outcomes.add((future != null) ? outcome(writes.get(i).kind(), future, deadline) : WriteOutcome.FAILED);
-				}
-				catch (TimeoutException | ExecutionException | RuntimeException ex) {
-					future.cancel(false);
-					outcomes.add(WriteOutcome.FAILED);
-					failure = (failure != null) ? failure : ex;
-				}
-			}
-			if (failure != null) {
-				failed("write", node, writes.get(0).key(), failure);
-			}
-			return outcomes;
-		});
-	}
-
-	private static OperationFuture<?> send(MemcachedClient client, PipelinedWrite write) {
-		byte[] bytes = write.bytes();
-		return switch (write.kind()) {
-			case CAS -> client.asyncCAS(write.key(), write.cas(), write.expiration(), bytes, RawBytesTranscoder.INSTANCE);
-			case ADD -> client.add(write.key(), write.expiration(), bytes, RawBytesTranscoder.INSTANCE);
-			case SET -> client.set(write.key(), write.expiration(), bytes, RawBytesTranscoder.INSTANCE);
-			case DELETE -> client.delete(write.key());
-		};
-	}
-
-	private static WriteOutcome outcome(PipelinedWrite.Kind kind, OperationFuture<?> future, long deadline)
-			throws TimeoutException, ExecutionException {
-		Object answer = await(future, deadline);
-		StatusCode status = future.getStatus().getStatusCode();
-		if (status == StatusCode.TIMEDOUT) {
-			throw new TimeoutException(kind + " timed out");
-		}
-		if (status == StatusCode.CANCELLED) {
-			throw new CancellationException(kind + " cancelled");
-		}
-		if (kind == PipelinedWrite.Kind.CAS) {
-			return casOutcome(answer, future);
-		}
-		if (Boolean.TRUE.equals(answer)) {
-			return new WriteOutcome(WriteResult.OK, (kind == PipelinedWrite.Kind.DELETE) ? 0 : casOf(future));
-		}
-		return switch (kind) {
-			case ADD -> (status == StatusCode.ERR_EXISTS || status == StatusCode.ERR_NOT_STORED)
-					? new WriteOutcome(WriteResult.CONFLICT, 0) : WriteOutcome.FAILED;
-			case DELETE -> new WriteOutcome(WriteResult.NOT_FOUND, 0);
-			default -> WriteOutcome.FAILED;
-		};
+		return this.pipelined.writeAll(node, writes);
 	}
 
 	/** Queues a {@code delete} without waiting; not sent to a down node. */
 	public void deleteAsync(MemcachedNode node, String key) {
-		send("delete", node, key, (client) -> client.delete(key));
-	}
-
-	/**
-	 * Runs a call that waits for its answer, unless the node is down.
-	 * @param failed what the call answers when the node is down or the call fails
-	 */
-	private <R extends @Nullable Object> R call(String operation, MemcachedNode node, String key, R failed,
-			Exchange<R> exchange) {
-		MemcachedClient client = clientIfUp(node);
-		if (client == null) {
-			return failed;
-		}
-		long start = System.nanoTime();
-		long deadline = start + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
-		try {
-			R result = exchange.run(client, deadline);
-			this.timer.record(operation, node, System.nanoTime() - start, true);
-			return result;
-		}
-		catch (RuntimeException | TimeoutException | ExecutionException ex) {
-			this.timer.record(operation, node, System.nanoTime() - start, false);
-			failed(operation, node, key, ex);
-			return failed;
-		}
-	}
-
-	/**
-	 * Queues an operation without waiting, unless the node is down. Its completion is
-	 * looked at on a worker thread, never on spymemcached's IO thread.
-	 */
-	private void send(String operation, MemcachedNode node, String key,
-			Function<MemcachedClient, OperationFuture<?>> request) {
-		MemcachedClient client = clientIfUp(node);
-		if (client == null) {
-			return;
-		}
-		long start = System.nanoTime();
-		try {
-			request.apply(client).addListener((done) -> {
-				OperationStatus status = done.getStatus();
-				this.timer.record(operation, node, System.nanoTime() - start, status.isSuccess()
-						|| (status.getStatusCode() != StatusCode.CANCELLED && status.getStatusCode() != StatusCode.TIMEDOUT));
-				completed(operation, node, key, status);
-			});
-		}
-		catch (RuntimeException ex) {
-			failed(operation, node, key, ex);
-		}
-	}
-
-	/** An unawaited operation completed: cancelled or timed out means its node failed. */
-	private void completed(String operation, MemcachedNode node, String key, OperationStatus status) {
-		if (status.isSuccess() || this.closed) {
-			return;
-		}
-		if (status.getStatusCode() == StatusCode.CANCELLED) {
-			this.availability.failed(node, operation + " cancelled (no connection)");
-		}
-		else if (status.getStatusCode() == StatusCode.TIMEDOUT) {
-			this.availability.failed(node, operation + " timed out");
-		}
-		else if (logger.isDebugEnabled()) {
-			logger.debug(operation + " " + key + " on " + node + ": " + status.getMessage());
-		}
-	}
-
-	private @Nullable MemcachedClient clientIfUp(MemcachedNode node) {
-		if (this.closed || !this.availability.isAvailable(node)) {
-			return null;
-		}
-		NodeConnection connection = this.connections.get(node);
-		return (connection != null) ? connection.client() : null;
-	}
-
-	/** Waits for the answer until the deadline (a {@link System#nanoTime()} value). */
-	private static <T> @Nullable T await(Future<T> future, long deadline) throws TimeoutException, ExecutionException {
-		try {
-			return future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			throw new ExecutionException(ex);
-		}
-	}
-
-	/**
-	 * A call failed. A timeout, a cancellation (no connection) or a client that cannot
-	 * take the call marks the node down, logged once by the availability. A call the node
-	 * refused (bad key, server error) or an interrupt says nothing about the node: it is
-	 * logged at WARN, at most once per node and interval.
-	 */
-	private void failed(String operation, MemcachedNode node, String key, Exception ex) {
-		if (this.closed) {
-			return;
-		}
-		Throwable cause = (ex instanceof ExecutionException && ex.getCause() != null) ? ex.getCause() : ex;
-		if (cause instanceof IllegalArgumentException || cause instanceof OperationException
-				|| cause instanceof InterruptedException) {
-			warn(operation, node, key, ex);
-			return;
-		}
-		if (logger.isDebugEnabled()) {
-			logger.debug("memcached " + operation + " of '" + key + "' on node " + node + " failed", ex);
-		}
-		String reason;
-		if (cause instanceof TimeoutException || cause instanceof OperationTimeoutException) {
-			reason = " timed out after " + this.timeoutMillis + " ms";
-		}
-		else if (cause instanceof CancellationException) {
-			reason = " cancelled (no connection)";
-		}
-		else {
-			reason = " failed: " + cause;
-		}
-		this.availability.failed(node, operation + reason);
-	}
-
-	/**
-	 * Logs a failure at WARN at most once per node and interval, so that a failure that
-	 * repeats shows in the log without flooding it with one line per request.
-	 */
-	private void warn(String operation, MemcachedNode node, String key, Exception ex) {
-		String message = "memcached " + operation + " of '" + key + "' on node " + node + " failed: " + ex;
-		long now = System.nanoTime();
-		Long last = this.lastWarnings.get(node);
-		boolean due = (last == null) ? this.lastWarnings.putIfAbsent(node, now) == null
-				: (now - last >= WARN_INTERVAL_NANOS && this.lastWarnings.replace(node, last, now));
-		if (due) {
-			logger.warn(message + " (more such failures of this node in the next "
-					+ TimeUnit.NANOSECONDS.toSeconds(WARN_INTERVAL_NANOS) + " s are logged at DEBUG)");
-		}
-		else if (logger.isDebugEnabled()) {
-			logger.debug(message);
-		}
+		this.writes.deleteAsync(node, key);
 	}
 
 	/**
@@ -809,17 +391,10 @@ public final class MemcachedStore implements AutoCloseable {
 			return;
 		}
 		this.closed = true;
+		this.calls.close();
 		this.probe.stop();
 		this.connections.forEach((node, connection) -> connection.close(this.availability.isAvailable(node) ? 1000 : 0));
 		this.workers.shutdown();
-	}
-
-	/** Sends requests and waits for their answers until the deadline. */
-	@FunctionalInterface
-	private interface Exchange<R extends @Nullable Object> {
-
-		R run(MemcachedClient client, long deadline) throws TimeoutException, ExecutionException;
-
 	}
 
 }

@@ -141,6 +141,19 @@ class MemcachedStoreIT {
 	}
 
 	@Test
+	void readAll_SeveralKeys_ShouldAnswerEachWithTheTokenOfItsValue() {
+		this.store.set(node("n1"), "k1", 0, VALUE);
+		this.store.set(node("n1"), "k3", 0, "third".getBytes(StandardCharsets.UTF_8));
+
+		Map<String, StoredValue> found = this.store.readAll(node("n1"), List.of("k1", "k2", "k3"));
+
+		assertThat(found).containsOnlyKeys("k1", "k3");
+		assertThat(found.get("k3").bytes()).asString(StandardCharsets.UTF_8).isEqualTo("third");
+		assertThat(this.store.cas(node("n1"), "k1", found.get("k1").cas(), 0, VALUE).result()).isEqualTo(WriteResult.OK);
+		assertThat(this.store.cas(node("n1"), "k3", found.get("k3").cas(), 0, VALUE).result()).isEqualTo(WriteResult.OK);
+	}
+
+	@Test
 	void readAll_DeadNode_ShouldReturnNull() {
 		memcached.node("n1").kill();
 
