@@ -124,16 +124,22 @@ public final class StickyAccess {
 	}
 
 	/**
-	 * A new session object from a local copy: each request gets its own, so concurrent
-	 * requests of a session share nothing mutable (attributes are deserialized from the
-	 * copy's bytes when the request reads them).
+	 * A new session object from a local copy: each request gets its own (its own
+	 * attribute map and change tracking), sharing the attribute values the copy keeps
+	 * ({@link LiveValues}), so a local hit deserializes nothing; attributes without a kept
+	 * value are deserialized from the copy's bytes when the request reads them.
 	 */
 	public MemcachedSession open(LocalCopy copy) {
 		RepositoryParts parts = this.repository.parts();
 		MemcachedSession session = new MemcachedSession(copy.id, copy.local, this.repository.idFormat(), parts.codec,
 				parts.lifetime);
 		session.localAccess(copy.lastAccessedTime);
+		session.adoptLive(copy.live);
 		return session;
+	}
+
+	private static LiveValues liveOf(@Nullable LocalCopy copy) {
+		return (copy != null) ? copy.live : new LiveValues();
 	}
 
 	/**
@@ -168,6 +174,16 @@ public final class StickyAccess {
 	 * @param queue whether data changes may be queued
 	 */
 	public Outcome save(MemcachedSession session, @Nullable LocalCopy current, boolean queue) {
+		Outcome outcome = saveChanges(session, current, queue);
+		LocalCopy copy = outcome.copy();
+		if (copy != null && outcome.unwritten() == null) {
+			// the copy keeps the values this request read or wrote, for the next ones
+			session.publishLive(copy.live);
+		}
+		return outcome;
+	}
+
+	private Outcome saveChanges(MemcachedSession session, @Nullable LocalCopy current, boolean queue) {
 		SessionChanges changes = session.changes();
 		if (current != null && changes.base() != null && current.written.version() > changes.base().version()
 				&& current.id.equals(changes.storedId())) {
@@ -185,7 +201,7 @@ public final class StickyAccess {
 			StoredSession written = refresh(copy.id, copy.written, access.lastAccessedTime());
 			session.saved(changes, written);
 			return new Outcome(new LocalCopy(copy.id, written, (copy.local == copy.written) ? written : copy.local,
-					access.lastAccessedTime()), false, false);
+					access.lastAccessedTime(), copy.live), false, false);
 		}
 		if (queue && current != null && !changes.isNew() && !changes.isRenamed() && current.id.equals(changes.id())) {
 			// a queued change is a change too: locking-mode=auto learns its route as modifying
@@ -193,7 +209,8 @@ public final class StickyAccess {
 			Data next = this.repository.parts().writer.planner().plan(current.local, changes);
 			StoredSession local = new StoredSession(next, current.written.cas(), next.access());
 			session.saved(changes, local);
-			return new Outcome(new LocalCopy(current.id, current.written, local, session.getLastAccessedTime()), false,
+			return new Outcome(
+					new LocalCopy(current.id, current.written, local, session.getLastAccessedTime(), current.live), false,
 					true);
 		}
 		StoredSession before = session.base();
@@ -209,7 +226,7 @@ public final class StickyAccess {
 		if (after == null || after == before) {
 			return new Outcome(null, false, false, (watched.failed() && keepable) ? snapshot : null);
 		}
-		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()),
+		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime(), liveOf(current)),
 				changes.isNew(), false);
 	}
 
@@ -234,7 +251,7 @@ public final class StickyAccess {
 		StoredSession written = onCopy ? current.written : base;
 		Data next = this.repository.parts().writer.planner().plan(onCopy ? current.local : base, changes);
 		LocalCopy pending = new LocalCopy(changes.id(), written, new StoredSession(next, written.cas(), next.access()),
-				session.getLastAccessedTime());
+				session.getLastAccessedTime(), liveOf(current));
 		LocalCopy restored = restore(pending);
 		if (restored == null) {
 			return new Outcome(null, false, false);
@@ -263,7 +280,8 @@ public final class StickyAccess {
 		if (after == null || after == restored.written || !Objects.equals(session.storedId(), session.getId())) {
 			return new Outcome(null, false, false);
 		}
-		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()), false, false);
+		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime(), current.live),
+				false, false);
 	}
 
 	/**
@@ -296,7 +314,7 @@ public final class StickyAccess {
 			return null;
 		}
 		if (stored[0] != null) {
-			return new LocalCopy(copy.id, stored[0], stored[0], copy.lastAccessedTime);
+			return new LocalCopy(copy.id, stored[0], stored[0], copy.lastAccessedTime, copy.live);
 		}
 		return (watched.failed() || watched.absent()) ? copy : null;
 	}
@@ -314,7 +332,7 @@ public final class StickyAccess {
 		}
 		SessionChanges changes = pendingChanges(copy);
 		if (!changes.hasEdits()) {
-			return new LocalCopy(copy.id, copy.written, copy.written, copy.lastAccessedTime);
+			return new LocalCopy(copy.id, copy.written, copy.written, copy.lastAccessedTime, copy.live);
 		}
 		RepositoryParts parts = this.repository.parts();
 		MemcachedSession carrier = new MemcachedSession(copy.id, copy.written, this.repository.idFormat(),
@@ -327,7 +345,7 @@ public final class StickyAccess {
 		if (stored == null || stored == copy.written) {
 			return watched.failed() ? copy : null;
 		}
-		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime);
+		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime, copy.live);
 	}
 
 	/** A copy's local state as changes on top of what memcached holds (none when nothing is pending). */
@@ -364,7 +382,9 @@ public final class StickyAccess {
 		Data next = this.repository.parts().writer.planner().plan(onCopy ? now.local : base, changes);
 		StoredSession local = new StoredSession(next, written.cas(), next.access());
 		session.saved(changes, local);
-		return new LocalCopy(changes.id(), written, local, session.getLastAccessedTime());
+		LocalCopy pending = new LocalCopy(changes.id(), written, local, session.getLastAccessedTime(), liveOf(now));
+		session.publishLive(pending.live);
+		return pending;
 	}
 
 	/** What a look at memcached says about a local copy. */
@@ -465,7 +485,9 @@ public final class StickyAccess {
 	/**
 	 * A session as this server holds it: what memcached holds (with its CAS token, so
 	 * that the next write is one compare-and-set) and, when changes are queued, the
-	 * newer local state. Immutable; requests get their own session objects from it.
+	 * newer local state, with the deserialized values of its attributes
+	 * ({@link LiveValues}). Immutable but for those values; requests get their own
+	 * session objects from it.
 	 */
 	public static final class LocalCopy {
 
@@ -477,14 +499,22 @@ public final class StickyAccess {
 
 		final Instant lastAccessedTime;
 
+		/** The deserialized values of the session, shared with its later copies. */
+		final LiveValues live;
+
 		/** When memcached was last seen to hold this copy's version (epoch millis). */
 		private volatile long verifiedAt = Long.MIN_VALUE;
 
 		LocalCopy(String id, StoredSession written, StoredSession local, Instant lastAccessedTime) {
+			this(id, written, local, lastAccessedTime, new LiveValues());
+		}
+
+		LocalCopy(String id, StoredSession written, StoredSession local, Instant lastAccessedTime, LiveValues live) {
 			this.id = id;
 			this.written = written;
 			this.local = local;
 			this.lastAccessedTime = lastAccessedTime;
+			this.live = live;
 		}
 
 		public String id() {
@@ -541,7 +571,7 @@ public final class StickyAccess {
 			Instant access = this.lastAccessedTime.isAfter(other.lastAccessedTime) ? this.lastAccessedTime
 					: other.lastAccessedTime;
 			return access.equals(kept.lastAccessedTime) ? kept
-					: new LocalCopy(kept.id, kept.written, kept.local, access)
+					: new LocalCopy(kept.id, kept.written, kept.local, access, kept.live)
 						.verified(Math.max(this.verifiedAt, other.verifiedAt));
 		}
 
@@ -553,12 +583,13 @@ public final class StickyAccess {
 		public LocalCopy writtenAs(LocalCopy stored) {
 			Instant access = this.lastAccessedTime.isAfter(stored.lastAccessedTime) ? this.lastAccessedTime
 					: stored.lastAccessedTime;
-			return new LocalCopy(stored.id, stored.written, stored.written, access).verified(stored.verifiedAt);
+			return new LocalCopy(stored.id, stored.written, stored.written, access, stored.live)
+				.verified(stored.verifiedAt);
 		}
 
 		/** This copy with what a later write stored, keeping the local state queued since. */
 		public LocalCopy withWritten(LocalCopy stored) {
-			return new LocalCopy(this.id, stored.written, this.local, this.lastAccessedTime)
+			return new LocalCopy(this.id, stored.written, this.local, this.lastAccessedTime, this.live)
 				.verified(stored.verifiedAt);
 		}
 

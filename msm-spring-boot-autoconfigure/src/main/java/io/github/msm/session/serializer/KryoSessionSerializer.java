@@ -1,10 +1,12 @@
 package io.github.msm.session.serializer;
 
+import java.util.Arrays;
 import java.util.function.Consumer;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.util.Assert;
 
@@ -117,6 +119,35 @@ public final class KryoSessionSerializer implements SessionSerializer {
 		}
 		catch (RuntimeException | LinkageError ex) {
 			// The failed Kryo is dropped rather than reasoned about
+			throw new SessionSerializationException(
+					"Cannot serialize a value of type " + value.getClass().getName() + ": " + ex.getMessage(), ex);
+		}
+	}
+
+	/**
+	 * Serializes into the pooled buffer and compares it there: no bytes are allocated
+	 * for a value that did not change.
+	 */
+	@Override
+	public byte @Nullable [] serializeIfChanged(Object value, byte[] expected) {
+		Assert.notNull(value, "'value' must not be null");
+		Assert.notNull(expected, "'expected' must not be null");
+		PooledKryo pooled = this.pool.obtain();
+		try {
+			Output output = pooled.output;
+			output.reset();
+			pooled.kryo.writeClassAndObject(output, value);
+			int length = output.position();
+			boolean same = length == expected.length
+					&& Arrays.equals(output.getBuffer(), 0, length, expected, 0, expected.length);
+			byte[] bytes = same ? null : output.toBytes();
+			if (output.getBuffer().length > MAX_KEPT_BUFFER_SIZE) {
+				pooled.output = new Output(INITIAL_BUFFER_SIZE, -1);
+			}
+			this.pool.free(pooled);
+			return bytes;
+		}
+		catch (RuntimeException | LinkageError ex) {
 			throw new SessionSerializationException(
 					"Cannot serialize a value of type " + value.getClass().getName() + ": " + ex.getMessage(), ex);
 		}
