@@ -5,9 +5,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.github.msm.session.MemcachedSession;
+import io.github.msm.session.SessionSavePolicy;
 import io.github.msm.test.MemcachedServers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+
+import org.springframework.session.FlushMode;
+import org.springframework.session.SaveMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -79,6 +83,25 @@ class StickyLiveValuesIT extends StickyITSupport {
 
 		assertThat(local).isEqualTo(List.of("book", "pen"));
 		assertThat(elsewhere).isEqualTo(List.of("book", "pen"));
+	}
+
+	@Test
+	@SuppressWarnings("unchecked")
+	void save_ValueChangedInPlaceWithSaveModeOnSetAttribute_ShouldBeSeenLocallyButNotStored() {
+		SessionSavePolicy onSet = new SessionSavePolicy(FlushMode.ON_SAVE, SaveMode.ON_SET_ATTRIBUTE, null);
+		StickySessionRepository server = server("a", onSet);
+		String id = create(server, "cart", new ArrayList<>(List.of("book"))).getId();
+		MemcachedSession request = server.findById(id);
+		request.setLastAccessedTime(Instant.now());
+		((List<String>) request.getAttribute("cart")).add("pen");
+		server.save(request);
+		server.save(request);
+
+		Object local = read(server, id, "cart");
+		Object elsewhere = read(server("a", onSet), id, "cart");
+
+		assertThat(local).isEqualTo(List.of("book", "pen"));
+		assertThat(elsewhere).isEqualTo(List.of("book"));
 	}
 
 	@Test
