@@ -26,6 +26,12 @@ final class AttributeCodec {
 
 	private static final int MAX_REMEMBERED_WARNINGS = 1000;
 
+	/**
+	 * What {@link #encodeIfChanged} answers for a value that still serializes to its
+	 * stored bytes; compared by identity.
+	 */
+	static final byte[] UNCHANGED = new byte[0];
+
 	private final SessionSerializer serializer;
 
 	private final SessionMetrics metrics;
@@ -105,6 +111,27 @@ final class AttributeCodec {
 			byte[] bytes = this.serializer.serialize(value);
 			this.metrics.serialized(start);
 			return bytes;
+		}
+		catch (RuntimeException ex) {
+			this.metrics.unwritableAttribute();
+			warnOnce("write:" + name, () -> "Session attribute '" + name + "' (" + value.getClass().getName()
+					+ ") of session " + sessionId + " is not stored: " + ex.getMessage());
+			return null;
+		}
+	}
+
+	/**
+	 * The bytes of a value that no longer serializes to the bytes it is stored as;
+	 * {@link #UNCHANGED} when it still does (compared without allocating its bytes where
+	 * the serializer can); {@code null} when it cannot be written (counted and logged as
+	 * by {@link #encode}).
+	 */
+	byte @Nullable [] encodeIfChanged(String sessionId, String name, Object value, byte[] stored) {
+		long start = System.nanoTime();
+		try {
+			byte[] bytes = this.serializer.serializeIfChanged(value, stored);
+			this.metrics.serialized(start);
+			return (bytes != null) ? bytes : UNCHANGED;
 		}
 		catch (RuntimeException ex) {
 			this.metrics.unwritableAttribute();

@@ -21,8 +21,10 @@ import org.springframework.util.Assert;
  *
  * <p>
  * Attribute values stay serialized until the application reads them, so a request pays
- * only for the attributes it uses. Every attribute the application reads or sets is
- * serialized again at save and compared with the stored bytes: that catches in-place
+ * only for the attributes it uses (a sticky server hands its requests the values it
+ * keeps, {@link LiveValues}). Every attribute the application reads or sets is
+ * serialized again at save and compared with the stored bytes (for one only read, in
+ * the serializer's buffer, with no bytes allocated unless it changed): that catches in-place
  * mutation of a mutable value without {@code setAttribute} (msm's hash check,
  * spring-session #133) and skips writes of values set to what they already were (values
  * only read that cannot change in place, see {@link ImmutableValues}, are skipped). An
@@ -299,6 +301,38 @@ public final class MemcachedSession implements Session {
 		return this.storedId;
 	}
 
+	/**
+	 * Takes the values a sticky server keeps of its held copy for the attributes whose
+	 * stored bytes are the very ones the values belong to, so that reading them
+	 * deserializes nothing.
+	 */
+	synchronized void adoptLive(LiveValues live) {
+		this.attributes.forEach((name, attribute) -> {
+			if (!attribute.decoded && attribute.stored != null) {
+				Object value = live.valueOf(name, attribute.stored);
+				if (value != null) {
+					attribute.value = value;
+					attribute.decoded = true;
+				}
+			}
+		});
+	}
+
+	/**
+	 * Hands the values this session read or wrote to the held copy's {@link LiveValues},
+	 * each with the bytes it is stored as. Values set since the last save are left out:
+	 * their bytes are not stored yet.
+	 */
+	synchronized void publishLive(LiveValues live) {
+		this.attributes.forEach((name, attribute) -> {
+			if (attribute.decoded && !attribute.unreadable && attribute.value != null && attribute.stored != null
+					&& !this.set.contains(name)) {
+				live.keep(name, attribute.stored, attribute.value);
+			}
+		});
+		live.retainNames(this.attributes.keySet());
+	}
+
 	/** Whether this request set or removed the attribute since the last save. */
 	synchronized boolean isChangedAttribute(String attributeName) {
 		return this.set.contains(attributeName) || this.removed.contains(attributeName);
@@ -335,7 +369,13 @@ public final class MemcachedSession implements Session {
 			if (!this.codec.isStorableName(this.id, name)) {
 				continue;
 			}
-			byte[] bytes = this.codec.encode(this.id, name, attribute.value);
+			byte[] stored = attribute.stored;
+			byte[] bytes = (!all && stored != null && !this.set.contains(name))
+					? this.codec.encodeIfChanged(this.id, name, attribute.value, stored)
+					: this.codec.encode(this.id, name, attribute.value);
+			if (bytes == AttributeCodec.UNCHANGED) {
+				continue; // only read, and still serializes to its stored bytes
+			}
 			if (bytes == null) {
 				continue;
 			}

@@ -1,18 +1,9 @@
 package io.github.msm.session;
 
-import java.time.Duration;
-import java.time.Instant;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 import io.github.msm.session.SessionChanges.AccessChange;
-import io.github.msm.session.SessionCodec.Access;
 import io.github.msm.session.SessionCodec.Data;
-import io.github.msm.session.SessionCodec.Validity;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeAvailability;
 import org.jspecify.annotations.Nullable;
@@ -34,9 +25,12 @@ public final class StickyAccess {
 
 	private final MemcachedSessionRepository repository;
 
+	private final ReadOnlyAccessWriter accessRefresh;
+
 	public StickyAccess(MemcachedSessionRepository repository) {
 		Assert.notNull(repository, "repository must not be null");
 		this.repository = repository;
+		this.accessRefresh = new ReadOnlyAccessWriter(repository);
 	}
 
 	/** The repository whose writes, reads and deletes sticky mode uses. */
@@ -124,16 +118,22 @@ public final class StickyAccess {
 	}
 
 	/**
-	 * A new session object from a local copy: each request gets its own, so concurrent
-	 * requests of a session share nothing mutable (attributes are deserialized from the
-	 * copy's bytes when the request reads them).
+	 * A new session object from a local copy: each request gets its own (its own
+	 * attribute map and change tracking), sharing the attribute values the copy keeps
+	 * ({@link LiveValues}), so a local hit deserializes nothing; attributes without a kept
+	 * value are deserialized from the copy's bytes when the request reads them.
 	 */
 	public MemcachedSession open(LocalCopy copy) {
 		RepositoryParts parts = this.repository.parts();
 		MemcachedSession session = new MemcachedSession(copy.id, copy.local, this.repository.idFormat(), parts.codec,
 				parts.lifetime);
 		session.localAccess(copy.lastAccessedTime);
+		session.adoptLive(copy.live);
 		return session;
+	}
+
+	private static LiveValues liveOf(@Nullable LocalCopy copy) {
+		return (copy != null) ? copy.live : new LiveValues();
 	}
 
 	/**
@@ -168,6 +168,16 @@ public final class StickyAccess {
 	 * @param queue whether data changes may be queued
 	 */
 	public Outcome save(MemcachedSession session, @Nullable LocalCopy current, boolean queue) {
+		Outcome outcome = saveChanges(session, current, queue);
+		LocalCopy copy = outcome.copy();
+		if (copy != null && outcome.unwritten() == null) {
+			// the copy keeps the values this request read or wrote, for the next ones
+			session.publishLive(copy.live);
+		}
+		return outcome;
+	}
+
+	private Outcome saveChanges(MemcachedSession session, @Nullable LocalCopy current, boolean queue) {
 		SessionChanges changes = session.changes();
 		if (current != null && changes.base() != null && current.written.version() > changes.base().version()
 				&& current.id.equals(changes.storedId())) {
@@ -182,10 +192,10 @@ public final class StickyAccess {
 			if (copy == null || access == null) {
 				return new Outcome(copy, false, false);
 			}
-			StoredSession written = refresh(copy.id, copy.written, access.lastAccessedTime());
+			StoredSession written = this.accessRefresh.refresh(copy.id, copy.written, access.lastAccessedTime());
 			session.saved(changes, written);
 			return new Outcome(new LocalCopy(copy.id, written, (copy.local == copy.written) ? written : copy.local,
-					access.lastAccessedTime()), false, false);
+					access.lastAccessedTime(), copy.live), false, false);
 		}
 		if (queue && current != null && !changes.isNew() && !changes.isRenamed() && current.id.equals(changes.id())) {
 			// a queued change is a change too: locking-mode=auto learns its route as modifying
@@ -193,7 +203,8 @@ public final class StickyAccess {
 			Data next = this.repository.parts().writer.planner().plan(current.local, changes);
 			StoredSession local = new StoredSession(next, current.written.cas(), next.access());
 			session.saved(changes, local);
-			return new Outcome(new LocalCopy(current.id, current.written, local, session.getLastAccessedTime()), false,
+			return new Outcome(
+					new LocalCopy(current.id, current.written, local, session.getLastAccessedTime(), current.live), false,
 					true);
 		}
 		StoredSession before = session.base();
@@ -209,7 +220,7 @@ public final class StickyAccess {
 		if (after == null || after == before) {
 			return new Outcome(null, false, false, (watched.failed() && keepable) ? snapshot : null);
 		}
-		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()),
+		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime(), liveOf(current)),
 				changes.isNew(), false);
 	}
 
@@ -234,7 +245,7 @@ public final class StickyAccess {
 		StoredSession written = onCopy ? current.written : base;
 		Data next = this.repository.parts().writer.planner().plan(onCopy ? current.local : base, changes);
 		LocalCopy pending = new LocalCopy(changes.id(), written, new StoredSession(next, written.cas(), next.access()),
-				session.getLastAccessedTime());
+				session.getLastAccessedTime(), liveOf(current));
 		LocalCopy restored = restore(pending);
 		if (restored == null) {
 			return new Outcome(null, false, false);
@@ -263,7 +274,8 @@ public final class StickyAccess {
 		if (after == null || after == restored.written || !Objects.equals(session.storedId(), session.getId())) {
 			return new Outcome(null, false, false);
 		}
-		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime()), false, false);
+		return new Outcome(new LocalCopy(session.getId(), after, after, session.getLastAccessedTime(), current.live),
+				false, false);
 	}
 
 	/**
@@ -282,7 +294,7 @@ public final class StickyAccess {
 		if (node == null || !parts.nodes.isAvailable(node)) {
 			return copy;
 		}
-		SessionChanges changes = pendingChanges(copy);
+		SessionChanges changes = copy.pendingChanges();
 		StoredSession[] stored = new StoredSession[1];
 		WriteProblems.Watched watched;
 		try {
@@ -296,7 +308,7 @@ public final class StickyAccess {
 			return null;
 		}
 		if (stored[0] != null) {
-			return new LocalCopy(copy.id, stored[0], stored[0], copy.lastAccessedTime);
+			return new LocalCopy(copy.id, stored[0], stored[0], copy.lastAccessedTime, copy.live);
 		}
 		return (watched.failed() || watched.absent()) ? copy : null;
 	}
@@ -312,9 +324,9 @@ public final class StickyAccess {
 		if (!copy.isPending()) {
 			return copy;
 		}
-		SessionChanges changes = pendingChanges(copy);
+		SessionChanges changes = copy.pendingChanges();
 		if (!changes.hasEdits()) {
-			return new LocalCopy(copy.id, copy.written, copy.written, copy.lastAccessedTime);
+			return new LocalCopy(copy.id, copy.written, copy.written, copy.lastAccessedTime, copy.live);
 		}
 		RepositoryParts parts = this.repository.parts();
 		MemcachedSession carrier = new MemcachedSession(copy.id, copy.written, this.repository.idFormat(),
@@ -327,25 +339,7 @@ public final class StickyAccess {
 		if (stored == null || stored == copy.written) {
 			return watched.failed() ? copy : null;
 		}
-		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime);
-	}
-
-	/** A copy's local state as changes on top of what memcached holds (none when nothing is pending). */
-	private static SessionChanges pendingChanges(LocalCopy copy) {
-		Data local = copy.local.data();
-		Data written = copy.written.data();
-		Map<String, byte[]> set = new LinkedHashMap<>();
-		local.attributes().forEach((name, bytes) -> {
-			if (!Arrays.equals(bytes, written.attributes().get(name))) {
-				set.put(name, bytes);
-			}
-		});
-		Set<String> removed = new LinkedHashSet<>(written.attributes().keySet());
-		removed.removeAll(local.attributes().keySet());
-		boolean intervalChanged = !local.maxInactiveInterval().equals(written.maxInactiveInterval());
-		return new SessionChanges(copy.id, copy.id, copy.written, written.creationTime(), Map.copyOf(set), Map.of(),
-				Set.copyOf(removed), local.maxInactiveInterval(), intervalChanged, intervalChanged,
-				new AccessChange(copy.lastAccessedTime, true));
+		return new LocalCopy(carrier.getId(), stored, stored, copy.lastAccessedTime, copy.live);
 	}
 
 	/**
@@ -364,91 +358,29 @@ public final class StickyAccess {
 		Data next = this.repository.parts().writer.planner().plan(onCopy ? now.local : base, changes);
 		StoredSession local = new StoredSession(next, written.cas(), next.access());
 		session.saved(changes, local);
-		return new LocalCopy(changes.id(), written, local, session.getLastAccessedTime());
-	}
-
-	/** What a look at memcached says about a local copy. */
-	public enum Check {
-
-		/** Memcached holds the version this copy was written as: the copy is current. */
-		CURRENT,
-
-		/** Memcached holds another version under the id: read it from there. */
-		CHANGED,
-
-		/** A tombstone: the session was taken over by another server, renamed or deleted. */
-		MOVED,
-
-		/** Nothing there (expired or evicted in memcached, or the node restarted). */
-		ABSENT,
-
-		/** Memcached did not answer. */
-		UNKNOWN
-
+		LocalCopy pending = new LocalCopy(changes.id(), written, local, session.getLastAccessedTime(), liveOf(now));
+		session.publishLive(pending.live);
+		return pending;
 	}
 
 	/**
 	 * Looks up a local copy's id in memcached (one read): whether another server took the
 	 * session over or deleted it since this server wrote it.
 	 */
-	public Check check(LocalCopy copy) {
+	public HeldCopyCheck check(LocalCopy copy) {
 		MemcachedNode node = this.repository.idFormat().nodeOf(copy.id);
 		if (node == null || !this.repository.parts().nodes.isAvailable(node)) {
-			return Check.UNKNOWN;
+			return HeldCopyCheck.UNKNOWN;
 		}
 		SessionReader.Read read = this.repository.parts().reader.read(copy.id, node);
 		return switch (read.status()) {
 			case FOUND -> (read.session() != null && read.session().version() == copy.written.version())
-					? Check.CURRENT : Check.CHANGED;
-			case DELETED -> Check.MOVED;
-			case ABSENT -> Check.ABSENT;
-			case FAILED -> Check.UNKNOWN;
-			default -> Check.CHANGED;
+					? HeldCopyCheck.CURRENT : HeldCopyCheck.CHANGED;
+			case DELETED -> HeldCopyCheck.MOVED;
+			case ABSENT -> HeldCopyCheck.ABSENT;
+			case FAILED -> HeldCopyCheck.UNKNOWN;
+			default -> HeldCopyCheck.CHANGED;
 		};
-	}
-
-	/**
-	 * Writes the access of a request that changed nothing, when the stored one no longer
-	 * covers it: the 38-byte validity item (stamped with the version it extends) on the
-	 * primary and the backup, and when the data item would otherwise expire too early a
-	 * {@code touch} of it on both. With a slack of half the interval, that is at most once
-	 * per half interval per session; nothing is awaited.
-	 */
-	private StoredSession refresh(String id, StoredSession written, Instant accessTime) {
-		Access stored = written.access();
-		if (SessionLifetime.covers(stored, accessTime)) {
-			return written;
-		}
-		MemcachedNode node = this.repository.idFormat().nodeOf(id);
-		if (node == null) {
-			return written;
-		}
-		RepositoryParts parts = this.repository.parts();
-		SessionLifetime lifetime = parts.lifetime;
-		SessionKeys keys = this.repository.keys();
-		Duration interval = written.data().maxInactiveInterval();
-		Duration slack = SessionLifetime.neverExpires(interval) ? SessionLifetime.NEVER_EXPIRING_WINDOW
-				: interval.dividedBy(2);
-		Access next = lifetime.written(accessTime, slack, interval);
-		MemcachedNode backupNode = parts.nodes.backupOf(node);
-		if (lifetime.needsTouch(stored, interval, next)) {
-			int expiration = lifetime.expiration(lifetime.dataLifetime(interval, next));
-			this.repository.store().touchAsync(node, keys.data(id), expiration);
-			if (backupNode != null) {
-				this.repository.store().touchAsync(backupNode, SessionKeys.backup(keys.data(id)), expiration);
-			}
-		}
-		else {
-			next = new Access(next.lastAccessedTime(), next.slack(), stored.itemsExpireAt());
-		}
-		byte[] validity = SessionCodec.encodeValidity(new Validity(written.version(), next));
-		int expiration = lifetime.expiration(lifetime.validityLifetime(interval, next));
-		this.repository.store().setAsync(node, keys.validity(id), expiration, validity);
-		if (backupNode != null) {
-			parts.backup.set(id, backupNode, SessionKeys.backup(keys.validity(id)), expiration, validity);
-		}
-		this.repository.metrics().accessWritten();
-		return new StoredSession(written.data(), written.cas(), next, 0);
 	}
 
 	/**
@@ -460,108 +392,6 @@ public final class StickyAccess {
 		if (node != null) {
 			this.repository.parts().remover.deleteAsync(copy.id, node);
 		}
-	}
-
-	/**
-	 * A session as this server holds it: what memcached holds (with its CAS token, so
-	 * that the next write is one compare-and-set) and, when changes are queued, the
-	 * newer local state. Immutable; requests get their own session objects from it.
-	 */
-	public static final class LocalCopy {
-
-		final String id;
-
-		final StoredSession written;
-
-		final StoredSession local;
-
-		final Instant lastAccessedTime;
-
-		/** When memcached was last seen to hold this copy's version (epoch millis). */
-		private volatile long verifiedAt = Long.MIN_VALUE;
-
-		LocalCopy(String id, StoredSession written, StoredSession local, Instant lastAccessedTime) {
-			this.id = id;
-			this.written = written;
-			this.local = local;
-			this.lastAccessedTime = lastAccessedTime;
-		}
-
-		public String id() {
-			return this.id;
-		}
-
-		/** The last access this server saw. */
-		public Instant lastAccessedTime() {
-			return this.lastAccessedTime;
-		}
-
-		public Duration maxInactiveInterval() {
-			return this.local.data().maxInactiveInterval();
-		}
-
-		/** When the session expires here; {@code null} for never. */
-		public @Nullable Instant expiresAt() {
-			Duration interval = maxInactiveInterval();
-			return SessionLifetime.neverExpires(interval) ? null : this.lastAccessedTime.plus(interval);
-		}
-
-		/**
-		 * When this server last knew memcached to hold this copy's version (it wrote or
-		 * read or checked it); {@link Long#MIN_VALUE} when not recorded.
-		 */
-		public long verifiedAt() {
-			return this.verifiedAt;
-		}
-
-		/** Records that memcached was known to hold this copy's version at that time. */
-		public LocalCopy verified(long epochMillis) {
-			this.verifiedAt = epochMillis;
-			return this;
-		}
-
-		/** Whether changes wait to be written. */
-		public boolean isPending() {
-			return this.local != this.written;
-		}
-
-		/** Whether this copy's local state is the one of {@code other} (nothing queued since). */
-		public boolean hasSameStateAs(LocalCopy other) {
-			return this.local == other.local;
-		}
-
-		/**
-		 * Of two copies of one session saved by concurrent requests, the one to keep: the
-		 * newer state, with the later access.
-		 */
-		public LocalCopy newest(LocalCopy other) {
-			boolean otherNewer = other.local.version() > this.local.version()
-					|| (other.local.version() == this.local.version() && other.written.version() > this.written.version());
-			LocalCopy kept = otherNewer ? other : this;
-			Instant access = this.lastAccessedTime.isAfter(other.lastAccessedTime) ? this.lastAccessedTime
-					: other.lastAccessedTime;
-			return access.equals(kept.lastAccessedTime) ? kept
-					: new LocalCopy(kept.id, kept.written, kept.local, access)
-						.verified(Math.max(this.verifiedAt, other.verifiedAt));
-		}
-
-		/**
-		 * What a write of all of this copy's queued changes stored, with this copy's access
-		 * when it is later: the local version numbers of coalesced changes run ahead of the
-		 * one version written, and the stored one (and its CAS token) is what counts.
-		 */
-		public LocalCopy writtenAs(LocalCopy stored) {
-			Instant access = this.lastAccessedTime.isAfter(stored.lastAccessedTime) ? this.lastAccessedTime
-					: stored.lastAccessedTime;
-			return new LocalCopy(stored.id, stored.written, stored.written, access).verified(stored.verifiedAt);
-		}
-
-		/** This copy with what a later write stored, keeping the local state queued since. */
-		public LocalCopy withWritten(LocalCopy stored) {
-			return new LocalCopy(this.id, stored.written, this.local, this.lastAccessedTime)
-				.verified(stored.verifiedAt);
-		}
-
 	}
 
 }

@@ -1,10 +1,12 @@
 package io.github.msm.session.serializer;
 
+import java.util.Arrays;
 import java.util.function.Consumer;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.Pool;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.util.Assert;
 
@@ -22,7 +24,10 @@ import org.springframework.util.Assert;
  * {@link OutOfMemoryError} or a request thread busy hashing a crafted graph.
  *
  * <p>
- * Kryo instances are not thread-safe; each call borrows one from a pool.
+ * Kryo instances are not thread-safe; each call borrows one from a pool, together with
+ * an output buffer it keeps between calls (a fresh 4 KB buffer per value was a good part
+ * of the cost of small values). A buffer that grew past {@value #MAX_KEPT_BUFFER_SIZE}
+ * bytes for a large value is dropped after that call rather than kept in the pool.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -40,7 +45,12 @@ public final class KryoSessionSerializer implements SessionSerializer {
 
 	private final ClassAllowList allowList;
 
-	private final Pool<Kryo> pool;
+	/**
+	 * Largest output buffer kept for the next call; larger ones are dropped after use.
+	 */
+	static final int MAX_KEPT_BUFFER_SIZE = 64 * 1024;
+
+	private final Pool<PooledKryo> pool;
 
 	/**
 	 * Create a serializer that loads classes with the default class loader (usually the
@@ -78,10 +88,10 @@ public final class KryoSessionSerializer implements SessionSerializer {
 		this.pool = new Pool<>(true, true, POOL_SIZE) {
 
 			@Override
-			protected Kryo create() {
+			protected PooledKryo create() {
 				Kryo kryo = SessionKryo.create(allowList, classLoader);
 				customizer.accept(kryo);
-				return kryo;
+				return new PooledKryo(kryo);
 			}
 
 		};
@@ -95,12 +105,16 @@ public final class KryoSessionSerializer implements SessionSerializer {
 	@Override
 	public byte[] serialize(Object value) {
 		Assert.notNull(value, "'value' must not be null");
-		Kryo kryo = this.pool.obtain();
+		PooledKryo pooled = this.pool.obtain();
 		try {
-			Output output = new Output(INITIAL_BUFFER_SIZE, -1);
-			kryo.writeClassAndObject(output, value);
+			Output output = pooled.output;
+			output.reset();
+			pooled.kryo.writeClassAndObject(output, value);
 			byte[] bytes = output.toBytes();
-			this.pool.free(kryo);
+			if (output.getBuffer().length > MAX_KEPT_BUFFER_SIZE) {
+				pooled.output = new Output(INITIAL_BUFFER_SIZE, -1);
+			}
+			this.pool.free(pooled);
 			return bytes;
 		}
 		catch (RuntimeException | LinkageError ex) {
@@ -110,14 +124,43 @@ public final class KryoSessionSerializer implements SessionSerializer {
 		}
 	}
 
+	/**
+	 * Serializes into the pooled buffer and compares it there: no bytes are allocated
+	 * for a value that did not change.
+	 */
+	@Override
+	public byte @Nullable [] serializeIfChanged(Object value, byte[] expected) {
+		Assert.notNull(value, "'value' must not be null");
+		Assert.notNull(expected, "'expected' must not be null");
+		PooledKryo pooled = this.pool.obtain();
+		try {
+			Output output = pooled.output;
+			output.reset();
+			pooled.kryo.writeClassAndObject(output, value);
+			int length = output.position();
+			boolean same = length == expected.length
+					&& Arrays.equals(output.getBuffer(), 0, length, expected, 0, expected.length);
+			byte[] bytes = same ? null : output.toBytes();
+			if (output.getBuffer().length > MAX_KEPT_BUFFER_SIZE) {
+				pooled.output = new Output(INITIAL_BUFFER_SIZE, -1);
+			}
+			this.pool.free(pooled);
+			return bytes;
+		}
+		catch (RuntimeException | LinkageError ex) {
+			throw new SessionSerializationException(
+					"Cannot serialize a value of type " + value.getClass().getName() + ": " + ex.getMessage(), ex);
+		}
+	}
+
 	@Override
 	public Object deserialize(byte[] bytes) {
 		Assert.notNull(bytes, "'bytes' must not be null");
-		Kryo kryo = this.pool.obtain();
+		PooledKryo pooled = this.pool.obtain();
 		Object value;
 		try {
-			value = kryo.readClassAndObject(new KryoBoundedInput(bytes));
-			this.pool.free(kryo);
+			value = pooled.kryo.readClassAndObject(new KryoBoundedInput(bytes));
+			this.pool.free(pooled);
 		}
 		catch (RuntimeException ex) {
 			throw new SessionSerializationException("Cannot deserialize a session attribute: " + ex.getMessage(), ex);
@@ -131,6 +174,21 @@ public final class KryoSessionSerializer implements SessionSerializer {
 			throw new SessionSerializationException("Cannot deserialize a session attribute: the bytes encode null");
 		}
 		return value;
+	}
+
+	/**
+	 * A Kryo with the output buffer it writes into, both used by one thread at a time.
+	 */
+	private static final class PooledKryo {
+
+		private final Kryo kryo;
+
+		private Output output = new Output(INITIAL_BUFFER_SIZE, -1);
+
+		PooledKryo(Kryo kryo) {
+			this.kryo = kryo;
+		}
+
 	}
 
 	@Override

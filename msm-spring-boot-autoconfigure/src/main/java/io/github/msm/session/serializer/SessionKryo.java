@@ -3,6 +3,7 @@ package io.github.msm.session.serializer;
 import java.io.Serializable;
 import java.lang.reflect.Modifier;
 import java.net.URI;
+import java.util.Map;
 import java.util.UUID;
 
 import com.esotericsoftware.kryo.Kryo;
@@ -26,11 +27,12 @@ import org.springframework.util.ClassUtils;
  * {@code --add-opens}.
  *
  * <p>
- * JDK classes whose fields Kryo may not reach (the {@code java.base} module is not open to
- * it) and JDK collections it cannot instantiate (such as
- * {@code Collections.unmodifiableList(...)} or {@code Collections.newSetFromMap(...)}) are
- * handed to Java serialization when they are {@link Serializable}, under the same
- * allow-list. The rule depends only on the classes, never on JVM flags, so all servers
+ * The read-only views of {@code Collections.unmodifiable*(...)}, which Spring Security
+ * holds in every token, have serializers of their own
+ * ({@link KryoUnmodifiableSerializers}). Other JDK classes whose fields Kryo may not reach
+ * (the {@code java.base} module is not open to it) and JDK collections it cannot
+ * instantiate (such as {@code Collections.newSetFromMap(...)}) are handed to Java
+ * serialization when they are {@link Serializable}, under the same allow-list. The rule depends only on the classes, never on JVM flags, so all servers
  * write the same format.
  *
  * @author msm-spring-boot
@@ -40,11 +42,14 @@ final class SessionKryo extends Kryo {
 
 	private final Serializer<Object> javaSerializer;
 
+	private final Map<Class<?>, Serializer<?>> unmodifiableViews;
+
 	private SessionKryo(KryoAllowListClassResolver classResolver, ClassAllowList allowList,
 			ClassLoader classLoader) {
 		super(classResolver, new MapReferenceResolver());
 		classResolver.lockBuiltInRegistrations();
 		this.javaSerializer = new KryoAllowListJavaSerializer(allowList);
+		this.unmodifiableViews = KryoUnmodifiableSerializers.create(this.javaSerializer);
 		setRegistrationRequired(false);
 		setWarnUnregisteredClasses(false);
 		setClassLoader(classLoader);
@@ -113,6 +118,11 @@ final class SessionKryo extends Kryo {
 
 	@Override
 	public Serializer getDefaultSerializer(Class type) {
+		// null while Kryo's constructor registers its built-in types
+		Serializer<?> view = (this.unmodifiableViews != null) ? this.unmodifiableViews.get(type) : null;
+		if (view != null) {
+			return view;
+		}
 		Serializer<?> serializer = super.getDefaultSerializer(type);
 		if (isUninstantiableJdkCollection(type, serializer)) {
 			return this.javaSerializer;

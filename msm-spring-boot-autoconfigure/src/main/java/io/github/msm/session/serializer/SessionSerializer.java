@@ -1,5 +1,7 @@
 package io.github.msm.session.serializer;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Turns one session attribute value into bytes and back.
  *
@@ -39,5 +41,21 @@ public interface SessionSerializer {
 	 * is not allowed
 	 */
 	Object deserialize(byte[] bytes);
+
+	/**
+	 * Serialize a value only if it no longer serializes to the given bytes: the dirty
+	 * check of an attribute a request only read, which is unchanged far more often than
+	 * not. Implementations may compare without allocating the bytes of an unchanged
+	 * value; a changed one is serialized once.
+	 * @param value the value, never {@code null}
+	 * @param expected the bytes the value was stored as
+	 * @return {@code null} when {@link #serialize(Object)} would return bytes equal to
+	 * {@code expected}, else those bytes
+	 * @throws SessionSerializationException if the value cannot be written
+	 */
+	default byte @Nullable [] serializeIfChanged(Object value, byte[] expected) {
+		byte[] bytes = serialize(value);
+		return java.util.Arrays.equals(bytes, expected) ? null : bytes;
+	}
 
 }

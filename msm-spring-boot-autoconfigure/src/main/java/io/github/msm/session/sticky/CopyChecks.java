@@ -4,9 +4,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.function.UnaryOperator;
 
+import io.github.msm.session.HeldCopyCheck;
+import io.github.msm.session.LocalCopy;
 import io.github.msm.session.StickyAccess;
-import io.github.msm.session.StickyAccess.Check;
-import io.github.msm.session.StickyAccess.LocalCopy;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -69,11 +69,11 @@ final class CopyChecks {
 			}
 			return copy;
 		}
-		Check check = this.access.check(copy);
-		if (check == Check.CURRENT || check == Check.UNKNOWN) {
+		HeldCopyCheck check = this.access.check(copy);
+		if (check == HeldCopyCheck.CURRENT || check == HeldCopyCheck.UNKNOWN) {
 			return copy.verified(now);
 		}
-		if (check == Check.ABSENT) {
+		if (check == HeldCopyCheck.ABSENT) {
 			// no tombstone, nothing: memcached lost it (a node restarted empty); this copy
 			// is the session and goes back under its id, unless a backup tombstone says no
 			LocalCopy restored = this.writeBack.apply(copy);
@@ -84,8 +84,8 @@ final class CopyChecks {
 
 	/** Whether an expired copy's session really expired: not taken over nor written meanwhile. */
 	boolean hasExpired(LocalCopy copy) {
-		Check check = this.access.check(copy);
-		return check != Check.MOVED && check != Check.CHANGED;
+		HeldCopyCheck check = this.access.check(copy);
+		return check != HeldCopyCheck.MOVED && check != HeldCopyCheck.CHANGED;
 	}
 
 }

@@ -5,7 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 
 import com.github.benmanes.caffeine.cache.Expiry;
-import io.github.msm.session.StickyAccess.LocalCopy;
+import io.github.msm.session.LocalCopy;
 
 /**
  * Local copies live as long as their session: last access plus its own interval, so the

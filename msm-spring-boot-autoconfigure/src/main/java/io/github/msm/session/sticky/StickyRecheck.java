@@ -6,9 +6,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 import com.github.benmanes.caffeine.cache.Cache;
+import io.github.msm.session.HeldCopyCheck;
+import io.github.msm.session.LocalCopy;
 import io.github.msm.session.StickyAccess;
-import io.github.msm.session.StickyAccess.Check;
-import io.github.msm.session.StickyAccess.LocalCopy;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -73,9 +73,9 @@ final class StickyRecheck {
 				// pending: its own write restores it
 				continue;
 			}
-			Check check = this.access.check(copy);
-			LocalCopy restored = (check == Check.ABSENT) ? writeBack.apply(copy) : copy;
-			if (check == Check.UNKNOWN || (check == Check.ABSENT && restored == copy)) {
+			HeldCopyCheck check = this.access.check(copy);
+			LocalCopy restored = (check == HeldCopyCheck.ABSENT) ? writeBack.apply(copy) : copy;
+			if (check == HeldCopyCheck.UNKNOWN || (check == HeldCopyCheck.ABSENT && restored == copy)) {
 				this.sweep.add(id);
 			}
 			else if (restored != copy) {

@@ -8,8 +8,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
+import io.github.msm.session.LocalCopy;
 import io.github.msm.session.StickyAccess;
-import io.github.msm.session.StickyAccess.LocalCopy;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;

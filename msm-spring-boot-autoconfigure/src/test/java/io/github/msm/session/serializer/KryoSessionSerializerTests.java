@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 /**
  * Tests for {@link KryoSessionSerializer}. The behaviour it shares with every serializer
  * is tested by {@link SessionSerializerContractTests}; these tests cover Kryo's class
- * registration, its Java-serialized fallback and hand-written Kryo bytes.
+ * registration, its Java-serialized fallback (and the views that used to take it) and
+ * hand-written Kryo bytes.
  */
 class KryoSessionSerializerTests extends SessionSerializerContractTests {
 
@@ -67,12 +68,29 @@ class KryoSessionSerializerTests extends SessionSerializerContractTests {
 	}
 
 	@Test
-	void deserialize_ClassOutsideAllowListInsideJavaSerializedWrapper_ShouldThrowWithoutLoadingIt() {
+	void deserialize_ClassOutsideAllowListInsideUnmodifiableView_ShouldThrowWithoutLoadingIt() {
 		RecordingClassLoader classLoader = new RecordingClassLoader();
 		KryoSessionSerializer strict = new KryoSessionSerializer(SerializerTestSupport.strictAllowList(),
 				classLoader);
 		List<Object> value = Collections.unmodifiableList(new ArrayList<>(List.of(new Decoy1())));
 		byte[] bytes = SerializerTestSupport.replaceClassName(permissive().serialize(value),
+				SerializerTestSupport.DECOY1, GadgetEvents.GADGET_CLASS_NAME);
+
+		assertThatExceptionOfType(SessionSerializationException.class).isThrownBy(() -> strict.deserialize(bytes));
+		assertThat(classLoader.getRequested()).doesNotContain(GadgetEvents.GADGET_CLASS_NAME);
+		assertThat(GadgetEvents.INITIALIZED).isFalse();
+		assertThat(GadgetEvents.CONSTRUCTED).isFalse();
+		assertThat(GadgetEvents.READ).isFalse();
+	}
+
+	@Test
+	void deserialize_ClassOutsideAllowListInsideLegacyJavaSerializedView_ShouldThrowWithoutLoadingIt() {
+		RecordingClassLoader classLoader = new RecordingClassLoader();
+		KryoSessionSerializer strict = new KryoSessionSerializer(SerializerTestSupport.strictAllowList(),
+				classLoader);
+		List<Object> value = Collections.unmodifiableList(new ArrayList<>(List.of(new Decoy1())));
+		byte[] legacy = KryoLegacyBytes.serialize(SerializerTestSupport.permissiveAllowList(), value);
+		byte[] bytes = SerializerTestSupport.replaceClassName(legacy,
 				SerializerTestSupport.DECOY1, GadgetEvents.GADGET_CLASS_NAME);
 
 		assertThatExceptionOfType(SessionSerializationException.class).isThrownBy(() -> strict.deserialize(bytes));
@@ -145,7 +163,7 @@ class KryoSessionSerializerTests extends SessionSerializerContractTests {
 	}
 
 	@Test
-	void deserialize_DepthContinuedInsideJavaSerializedWrapper_ShouldThrow() {
+	void deserialize_DepthContinuedInsideLegacyJavaSerializedView_ShouldThrow() {
 		int half = DeserializationLimits.MAX_DEPTH / 2 + 1;
 		List<Object> inner = SerializerTestSupport.nestedLists(half);
 		List<Object> outer = SerializerTestSupport.nestedLists(half);
@@ -154,7 +172,7 @@ class KryoSessionSerializerTests extends SessionSerializerContractTests {
 			deepest = (List<Object>) deepest.get(0);
 		}
 		deepest.add(Collections.unmodifiableList(inner));
-		byte[] bytes = this.serializer.serialize(outer);
+		byte[] bytes = KryoLegacyBytes.serialize(SerializerTestSupport.strictAllowList(), outer);
 
 		assertThatExceptionOfType(SessionSerializationException.class)
 			.isThrownBy(() -> this.serializer.deserialize(bytes));

@@ -72,6 +72,35 @@ abstract class SessionSerializerContractTests {
 
 	@ParameterizedTest
 	@MethodSource("io.github.msm.session.serializer.SerializerTestSupport#commonValues")
+	void serializeIfChanged_ValueThatSerializesToTheStoredBytes_ShouldReturnNull(Object value) {
+		byte[] stored = this.serializer.serialize(value);
+
+		assertThat(this.serializer.serializeIfChanged(value, stored)).isNull();
+	}
+
+	@Test
+	void serializeIfChanged_ValueChangedInPlace_ShouldReturnItsNewBytes() {
+		List<String> value = new ArrayList<>(List.of("a"));
+		byte[] stored = this.serializer.serialize(value);
+		value.add("b");
+
+		byte[] bytes = this.serializer.serializeIfChanged(value, stored);
+
+		assertThat(bytes).isEqualTo(this.serializer.serialize(value));
+		assertThat((Object) this.serializer.deserialize(bytes)).isEqualTo(List.of("a", "b"));
+	}
+
+	@Test
+	void serializeIfChanged_StoredBytesOfALongerValue_ShouldReturnTheNewBytes() {
+		byte[] stored = this.serializer.serialize(new ArrayList<>(List.of("a", "b")));
+
+		byte[] bytes = this.serializer.serializeIfChanged(new ArrayList<>(List.of("a")), stored);
+
+		assertThat((Object) this.serializer.deserialize(bytes)).isEqualTo(List.of("a"));
+	}
+
+	@ParameterizedTest
+	@MethodSource("io.github.msm.session.serializer.SerializerTestSupport#commonValues")
 	void deserialize_SerializedCommonValue_ShouldBeEqualAndOfSameClass(Object value) {
 		Object restored = roundTrip(value);
 

@@ -10,6 +10,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import io.github.msm.session.MemcachedSession;
 import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.session.SessionMetrics;
+import io.github.msm.session.SessionSavePolicy;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.ClassAllowList;
 import io.github.msm.session.serializer.KryoSessionSerializer;
@@ -56,11 +57,21 @@ abstract class StickyITSupport {
 
 	/** A server over some of the nodes only ({@code msm.nodes}), e.g. a one-node setup. */
 	StickySessionRepository server(String route, Clock clock, String nodes) {
+		return server(route, clock, nodes, SessionSavePolicy.DEFAULT);
+	}
+
+	/** A server with other flush mode, save mode or attribute filter. */
+	StickySessionRepository server(String route, SessionSavePolicy policy) {
+		return server(route, Clock.systemUTC(), servers().nodesProperty(), policy);
+	}
+
+	private StickySessionRepository server(String route, Clock clock, String nodes, SessionSavePolicy policy) {
 		NodeRing ring = NodeRing.parse(List.of(nodes));
 		MemcachedStore store = new MemcachedStore(ring.nodes(), true, Duration.ofMillis(1000));
 		MemcachedSessionRepository memcached = new MemcachedSessionRepository(store, ring,
 				new KryoSessionSerializer(ClassAllowList.of(List.of("io.github.msm")), getClass().getClassLoader()));
 		memcached.setMetrics(new SessionMetrics(this.registry));
+		memcached.setSavePolicy(policy);
 		memcached.setClock(clock);
 		memcached.setJvmRoute(route);
 		StickySessionRepository server = new StickySessionRepository(memcached);
