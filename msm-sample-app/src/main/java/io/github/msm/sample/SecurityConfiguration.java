@@ -3,6 +3,7 @@ package io.github.msm.sample;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.core.session.SessionRegistry;
 import org.springframework.security.core.userdetails.User;
@@ -14,8 +15,10 @@ import org.springframework.session.Session;
 import org.springframework.session.security.SpringSessionBackedSessionRegistry;
 
 /**
- * Form login in front of the page; the JSON API and the actuator stay open so that the
- * demo can be driven with curl. The login changes the session id (Spring Security's
+ * Form login in front of the page; the JSON API and the actuator's read operations stay
+ * open so that the demo can be driven with curl. Draining a node
+ * ({@code POST /actuator/msm/{node}}) takes a user with the OPERATOR role, logged in, and
+ * a CSRF token (from {@code GET /csrf}, sent as the {@code X-CSRF-TOKEN} header). The login changes the session id (Spring Security's
  * session fixation protection), which the store carries out in memcached. With
  * {@code msm.index-principal=true} a user may have at most {@value #MAX_SESSIONS_PER_USER}
  * sessions: a further login expires the oldest one (Spring Security's concurrent session
@@ -39,14 +42,16 @@ public class SecurityConfiguration {
 				.sessionRegistry(registry));
 		}
 		http.authorizeHttpRequests((requests) -> requests
+			// draining a node changes the whole fleet: only an operator, logged in, with a CSRF token
+			.requestMatchers(HttpMethod.POST, "/actuator/msm/**")
+			.hasRole("OPERATOR")
 			.requestMatchers("/api/**", "/actuator/**", "/error", "/favicon.ico", "/app.css")
 			.permitAll()
 			.anyRequest()
 			.authenticated())
 			.formLogin((login) -> login.permitAll())
 			.logout((logout) -> logout.permitAll())
-			// the demo drains nodes with curl; a real application secures the actuator
-			.csrf((csrf) -> csrf.ignoringRequestMatchers("/api/**", "/actuator/msm/**"));
+			.csrf((csrf) -> csrf.ignoringRequestMatchers("/api/**"));
 		return http.build();
 	}
 
@@ -62,7 +67,8 @@ public class SecurityConfiguration {
 	public UserDetailsService userDetailsService() {
 		return new InMemoryUserDetailsManager(
 				User.withUsername("demo").password("{noop}demo").roles("USER").build(),
-				User.withUsername("alice").password("{noop}alice").roles("USER").build());
+				User.withUsername("alice").password("{noop}alice").roles("USER").build(),
+				User.withUsername("operator").password("{noop}operator").roles("USER", "OPERATOR").build());
 	}
 
 }

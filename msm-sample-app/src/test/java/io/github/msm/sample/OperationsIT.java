@@ -1,14 +1,18 @@
 package io.github.msm.sample;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
+import java.net.URLEncoder;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.github.msm.test.MemcachedServers;
+import io.github.msm.test.SessionHttpClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
@@ -27,13 +31,16 @@ import static org.awaitility.Awaitility.await;
 /**
  * What an operator sees of the sample app over real HTTP: the msm meters in
  * {@code /actuator/prometheus}, the {@code memcachedSession} health per node, the
- * {@code msm} endpoint, and a drained node taking no new sessions.
+ * {@code msm} endpoint, and a drained node taking no new sessions; draining takes a
+ * logged-in operator and a CSRF token.
  */
 @SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT, properties = "msm.operation-timeout=500ms")
 @DirtiesContext
 class OperationsIT {
 
 	private static final JsonMapper JSON = JsonMapper.builder().build();
+
+	private static final Pattern CSRF_FIELD = Pattern.compile("name=\"_csrf\"[^>]*value=\"([^\"]+)\"");
 
 	@RegisterExtension
 	static final MemcachedServers memcached = MemcachedServers.nodes(3);
@@ -100,8 +107,9 @@ class OperationsIT {
 	}
 
 	@Test
-	void drain_ShouldSendNewSessionsToTheOtherNodes() throws Exception {
-		assertThat(drain("n2", "drain")).isEqualTo(200);
+	void drain_ByALoggedInOperatorWithCsrfToken_ShouldSendNewSessionsToTheOtherNodes() {
+		SessionHttpClient operator = loggedIn("operator");
+		assertThat(drain(operator, "n2", "drain", true).statusCode()).isEqualTo(200);
 		try {
 			Set<String> nodes = new HashSet<>();
 			for (int i = 0; i < 30; i++) {
@@ -111,22 +119,72 @@ class OperationsIT {
 			assertThat(json("/actuator/msm").path("nodes").get(1).path("drained").asBoolean()).isTrue();
 		}
 		finally {
-			drain("n2", "undrain");
+			drain(operator, "n2", "undrain", true);
 		}
 	}
 
 	@Test
-	void drain_OfAnUnknownNodeOrAction_ShouldBeABadRequest() throws Exception {
-		assertThat(drain("n9", "drain")).isEqualTo(400);
-		assertThat(drain("n1", "remove")).isEqualTo(400);
+	void drain_Anonymous_ShouldBeRefusedAndLeaveTheNodeUndrained() {
+		HttpResponse<String> response = drain(new SessionHttpClient(baseUrl()), "n2", "drain", false);
+
+		assertThat(response.statusCode()).isNotEqualTo(200);
+		assertThat(json("/actuator/msm").path("nodes").get(1).path("drained").asBoolean()).isFalse();
 	}
 
-	private int drain(String node, String action) throws Exception {
-		HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + this.port + "/actuator/msm/" + node))
-			.header("Content-Type", "application/json")
-			.POST(HttpRequest.BodyPublishers.ofString("{\"action\":\"" + action + "\"}"))
-			.build();
-		return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString()).statusCode();
+	@Test
+	void drain_ByAnOperatorWithoutCsrfToken_ShouldBeForbidden() {
+		HttpResponse<String> response = drain(loggedIn("operator"), "n2", "drain", false);
+
+		assertThat(response.statusCode()).isEqualTo(403);
+		assertThat(json("/actuator/msm").path("nodes").get(1).path("drained").asBoolean()).isFalse();
+	}
+
+	@Test
+	void drain_ByAUserWithoutTheOperatorRole_ShouldBeForbidden() {
+		HttpResponse<String> response = drain(loggedIn("demo"), "n2", "drain", true);
+
+		assertThat(response.statusCode()).isEqualTo(403);
+	}
+
+	@Test
+	void drain_OfAnUnknownAction_ShouldBeABadRequestNamingTheValidActions() {
+		HttpResponse<String> response = drain(loggedIn("operator"), "n1", "remove", true);
+
+		assertThat(response.statusCode()).isEqualTo(400);
+		assertThat(JSON.readTree(response.body()).path("actions").toString()).isEqualTo("[\"drain\",\"undrain\"]");
+	}
+
+	@Test
+	void drain_OfAnUnknownNode_ShouldBeABadRequestNamingTheNodes() {
+		HttpResponse<String> response = drain(loggedIn("operator"), "n9", "drain", true);
+
+		assertThat(response.statusCode()).isEqualTo(400);
+		assertThat(JSON.readTree(response.body()).path("nodes").toString()).isEqualTo("[\"n1\",\"n2\",\"n3\"]");
+	}
+
+	private String baseUrl() {
+		return "http://127.0.0.1:" + this.port;
+	}
+
+	/** Logs in through the login form (the demo users' passwords are their names). */
+	private SessionHttpClient loggedIn(String user) {
+		SessionHttpClient client = new SessionHttpClient(baseUrl());
+		Matcher csrf = CSRF_FIELD.matcher(client.get("/login").body());
+		assertThat(csrf.find()).as("CSRF field on the login page").isTrue();
+		HttpResponse<String> login = client.postForm("/login",
+				"username=" + user + "&password=" + user + "&_csrf=" + URLEncoder.encode(csrf.group(1), StandardCharsets.UTF_8));
+		assertThat(login.headers().firstValue("Location")).hasValueSatisfying(
+				(location) -> assertThat(location).doesNotContain("error"));
+		return client;
+	}
+
+	private HttpResponse<String> drain(SessionHttpClient client, String node, String action, boolean withCsrf) {
+		Map<String, String> headers = new HashMap<>();
+		if (withCsrf) {
+			JsonNode token = JSON.readTree(client.get("/csrf").body());
+			headers.put(token.path("headerName").asString(), token.path("token").asString());
+		}
+		return client.postJson("/actuator/msm/" + node, "{\"action\":\"" + action + "\"}", headers);
 	}
 
 	private JsonNode json(String path) {

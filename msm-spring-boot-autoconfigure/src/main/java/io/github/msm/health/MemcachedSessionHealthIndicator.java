@@ -19,6 +19,17 @@ import org.springframework.util.Assert;
  * server's memory only).
  *
  * <p>
+ * {@code DOWN} while the application still serves requests from stand-ins and local
+ * sessions follows Boot's convention for data stores (as the Redis and Cassandra
+ * indicators): the indicator says whether the store works, not whether the application
+ * does. It therefore belongs in neither Kubernetes probe group. Not liveness: restarting a
+ * server because memcached is unreachable loses the sessions it holds in memory and fixes
+ * nothing. Not readiness: all servers see the same nodes, so a memcached outage would take
+ * every server out of the load balancer at once, while each of them could still serve.
+ * Boot's {@code /actuator/health/liveness} and {@code /actuator/health/readiness} groups
+ * leave it out by default; alert on this indicator, or on {@code msm.node.up}, instead.
+ *
+ * <p>
  * Details per node: address, up or down, drained, latency of a {@code stats} round trip,
  * and the last error. Nodes the store already knows to be down are not asked, and the
  * others are asked all at once, so that a check takes at most the operation timeout even
@@ -52,7 +63,9 @@ public class MemcachedSessionHealthIndicator extends AbstractHealthIndicator {
 			}
 		}
 		if (down.size() == reports.size()) {
-			builder.down();
+			builder.down()
+				.withDetail("sessions", "no memcached node answers: new and changed sessions are kept in this"
+						+ " server's memory only, sessions on the nodes cannot be read (stand-ins serve them)");
 		}
 		else {
 			builder.up();

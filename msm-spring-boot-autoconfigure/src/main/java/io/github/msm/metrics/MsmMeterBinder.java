@@ -52,6 +52,10 @@ public class MsmMeterBinder implements MeterBinder {
 				(repository) -> repository.backupLag().toNanos())
 			.description("Age of the oldest backup write not yet stored by this server (bounded by msm.backup-max-lag)")
 			.register(registry);
+		Gauge.builder("msm.sessions.local-only", this.repository, MemcachedSessionRepository::localOnlySessionCount)
+			.description("Sessions living only in this server's memory (saved while no node was up, or stand-ins"
+					+ " for sessions whose node is down): lost if this server stops")
+			.register(registry);
 		NodeAvailability availability = this.store.availability();
 		for (MemcachedNode node : availability.nodes()) {
 			Gauge.builder("msm.node.up", availability, (nodes) -> nodes.isAvailable(node) ? 1 : 0)

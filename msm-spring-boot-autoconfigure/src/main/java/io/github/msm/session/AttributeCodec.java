@@ -4,6 +4,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.serializer.SessionSerializer;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -83,7 +84,7 @@ final class AttributeCodec {
 		}
 		catch (RuntimeException ex) {
 			this.metrics.unreadableAttribute();
-			warnOnce("read:" + name, () -> "Session attribute '" + name + "' of session " + sessionId
+			warnOnce("read:" + name, () -> "Session attribute '" + name + "' of session " + SessionIdTag.of(sessionId)
 					+ " cannot be read by this server (" + ex.getMessage() + "): hidden from the application and"
 					+ " kept stored for servers that can read it; further failures of it are only counted");
 			return null;
@@ -101,7 +102,7 @@ final class AttributeCodec {
 		}
 		this.metrics.unwritableAttribute();
 		warnOnce("name:" + name.substring(0, 64), () -> "Session attribute '" + name.substring(0, 64) + "…' of session "
-				+ sessionId + " is not stored: its name is longer than " + SessionCodec.MAX_NAME_BYTES + " bytes");
+				+ SessionIdTag.of(sessionId) + " is not stored: its name is longer than " + SessionCodec.MAX_NAME_BYTES + " bytes");
 		return false;
 	}
 

@@ -385,6 +385,10 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		if (session != null && !session.getId().equals(id)) {
 			RequestSessionMemo.remember(session.getId(), session);
 		}
+		if (node != null || (session != null && session.getId().equals(id))) {
+			// a local id moved to a node was counted by the findById it delegated to
+			this.metrics.lookedUp(session != null);
+		}
 		return session;
 	}
 
@@ -415,6 +419,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		StoredSession stored = read.session();
 		if (parts.lifetime.isExpired(stored.data().maxInactiveInterval(), stored.access())) {
 			parts.remover.deleteAsync(id, node);
+			this.metrics.expiredOnLookup();
 			return null;
 		}
 		SessionFailover.Located checked = parts.failover.checkAfterReturn(id, node, stored);
@@ -431,6 +436,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		}
 		StoredSession stored = located.session();
 		if (parts.lifetime.isExpired(stored.data().maxInactiveInterval(), stored.access())) {
+			this.metrics.expiredOnLookup();
 			return null;
 		}
 		return new MemcachedSession(located.id(), stored, this.idFormat, parts.codec, parts.lifetime);
@@ -479,6 +485,15 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	public Duration backupLag() {
 		RepositoryParts parts = this.parts;
 		return (parts != null) ? parts.backup.lag() : Duration.ZERO;
+	}
+
+	/**
+	 * How many sessions live only in this server's memory: saved while no node was up, or
+	 * stand-ins for sessions whose node is down. They are lost if this server stops.
+	 */
+	public long localOnlySessionCount() {
+		RepositoryParts parts = this.parts;
+		return (parts != null) ? parts.local.size() : 0;
 	}
 
 	/** How many backup writes wait in this server's queues (with {@code backupAsync}). */

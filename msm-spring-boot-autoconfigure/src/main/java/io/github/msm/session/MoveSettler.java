@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.SessionCodec.Data;
 import io.github.msm.session.SessionCodec.MovedRecord;
 import io.github.msm.session.SessionReader.Read;
@@ -125,7 +126,7 @@ final class MoveSettler {
 					// written again meanwhile: read and merge again
 			}
 		}
-		logger.warn("The old id " + oldId + " of a session moved to " + newId + " kept changing on node "
+		logger.warn("The old id " + SessionIdTag.of(oldId) + " of a session moved to " + SessionIdTag.of(newId) + " kept changing on node "
 				+ oldNode.id() + "; its tombstone is tried again later");
 		return false;
 	}
@@ -215,7 +216,7 @@ final class MoveSettler {
 			try {
 				StoredSession stored = this.writer.save(changes, node);
 				if (stored != null) {
-					logger.info("Session " + oldId + " was written (version " + data.version() + ") after it moved to "
+					logger.info("Session " + SessionIdTag.of(oldId) + " was written (version " + data.version() + ") after it moved to "
 							+ target + "; merged " + toSet.keySet() + (toRemove.isEmpty() ? "" : ", removed " + toRemove));
 				}
 				return Merge.DONE;

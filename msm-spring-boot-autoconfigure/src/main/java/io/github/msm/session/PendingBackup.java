@@ -5,6 +5,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.jspecify.annotations.Nullable;
 
+import io.github.msm.session.log.SessionIdTag;
+
 /**
  * The one write a backup lane still has to make for one key: a newer write of the same
  * key replaces it before it is sent (see {@link #merge}), so that a lane holds at most one
@@ -150,10 +152,10 @@ final class PendingBackup {
 	/** What the write is, for log lines. */
 	String describe() {
 		return switch (this.kind) {
-			case DATA -> "data of session " + this.sessionId;
+			case DATA -> "data of session " + SessionIdTag.of(this.sessionId);
 			case SET -> (isTombstone() ? "tombstone of session " : "item of session ")
-					+ this.sessionId;
-			case DELETE -> "delete of session " + this.sessionId;
+					+ SessionIdTag.of(this.sessionId);
+			case DELETE -> "delete of session " + SessionIdTag.of(this.sessionId);
 		};
 	}
 

@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.SessionCodec.Validity;
 import io.github.msm.session.SessionReader.Read;
 import io.github.msm.session.SessionReader.Status;
@@ -127,7 +128,8 @@ final class SessionFailover implements NodeAvailability.Listener {
 			return found;
 		}
 		this.metrics.relocated();
-		logger.info("Session " + id + " moved from node " + node.id() + " to " + target.id() + " as " + newId);
+		logger.debug("Session " + SessionIdTag.of(id) + " moved from node " + node.id() + " to " + target.id() + " as "
+				+ SessionIdTag.of(newId));
 		return new Located(newId, moved);
 	}
 

@@ -23,6 +23,19 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
  */
 public final class SessionMetrics {
 
+	/**
+	 * The help text of {@code msm.session.failover}, one for all kinds (also sticky's
+	 * takeover): Prometheus keeps a single one per meter name.
+	 */
+	public static final String FAILOVER = "Failover work by kind: relocation (a session moved to another node under"
+			+ " a new id because its node was down), restore (a session written back to a node that came back empty),"
+			+ " re-replication (a backup copy written again after a node went down or came back), takeover (sticky:"
+			+ " a server took over the session of another route)";
+
+	private static final String DISCARDED = "Changes not written by reason: missing (another request deleted the"
+			+ " session meanwhile), tombstone (it was logged out or renamed meanwhile), outage (set while no node"
+			+ " could be read; the stored values were kept)";
+
 	private final Counter oversize;
 
 	private final Counter unreadableSession;
@@ -68,6 +81,23 @@ public final class SessionMetrics {
 	private final Counter replicated;
 
 	private final Counter indexWriteFailures;
+
+	private final Counter lookupFound;
+
+	private final Counter lookupMissing;
+
+	private final Counter lookupExpired;
+
+	private final Counter lookupUnreadable;
+
+	/**
+	 * Why the current thread's lookup found nothing, when it was not simply absent: set by
+	 * the read path, taken by {@link #lookedUp(boolean)} at the end of the lookup. An
+	 * unreadable session met outside a lookup (a save's read) leaves it set until the
+	 * thread's next lookup, which then counts as unreadable if it finds nothing: rare, and
+	 * off by one count at most.
+	 */
+	private final ThreadLocal<Counter> lookupMiss = new ThreadLocal<>();
 
 	public SessionMetrics(MeterRegistry registry) {
 		this.oversize = save("too-large", registry);
@@ -115,30 +145,46 @@ public final class SessionMetrics {
 			.register(registry);
 		this.discardedDeleted = Counter.builder("msm.session.write.discarded")
 			.tag("reason", "missing")
-			.description("Changes not written because another request deleted or renamed the session meanwhile")
+			.description(DISCARDED)
 			.register(registry);
 		this.discardedRenamed = Counter.builder("msm.session.write.discarded")
 			.tag("reason", "tombstone")
-			.description("Changes not written because another request deleted or renamed the session meanwhile")
+			.description(DISCARDED)
 			.register(registry);
 		this.discardedOutage = Counter.builder("msm.session.write.discarded")
 			.tag("reason", "outage")
-			.description("Changes not written because another request deleted or renamed the session meanwhile")
+			.description(DISCARDED)
 			.register(registry);
-		this.relocated = Counter.builder("msm.session.failover")
-			.tag("kind", "relocation")
-			.description("Sessions moved to another node (new id) because their node was down")
-			.register(registry);
-		this.restored = Counter.builder("msm.session.failover")
-			.tag("kind", "restore")
-			.description("Sessions written back to a node that came back empty, from their backup or a sticky server's copy")
-			.register(registry);
-		this.replicated = Counter.builder("msm.session.failover")
-			.tag("kind", "re-replication")
-			.description("Backup copies written again at a session's access after a node went down or came back")
-			.register(registry);
+		this.relocated = failover("relocation", registry);
+		this.restored = failover("restore", registry);
+		this.replicated = failover("re-replication", registry);
 		this.indexWriteFailures = Counter.builder("msm.index.write.failures")
 			.description("Principal index updates that could not be stored, each logged (WARN at most once a minute)")
+			.register(registry);
+		this.lookupFound = lookup("found", registry);
+		this.lookupMissing = lookup("missing", registry);
+		this.lookupExpired = lookup("expired", registry);
+		this.lookupUnreadable = lookup("unreadable", registry);
+	}
+
+	private static Counter failover(String kind, MeterRegistry registry) {
+		return Counter.builder("msm.session.failover").tag("kind", kind).description(FAILOVER).register(registry);
+	}
+
+	/**
+	 * Lookups of a session id the application presented (also counted by sticky mode for
+	 * the sessions it serves from its local copies). {@code missing} and
+	 * {@code expired} on ids this fleet issued are users who lose their session: the
+	 * number to watch during an outage.
+	 * @param result found, missing, expired or unreadable
+	 * @param registry where to register it
+	 * @return the counter
+	 */
+	public static Counter lookup(String result, MeterRegistry registry) {
+		return Counter.builder("msm.session.lookup")
+			.tag("result", result)
+			.description("Session lookups by result: found, missing (no such session, or logged out), expired"
+					+ " (found but past its max-inactive interval), unreadable (corrupt or of another format)")
 			.register(registry);
 	}
 
@@ -161,6 +207,22 @@ public final class SessionMetrics {
 
 	void unreadableSession() {
 		this.unreadableSession.increment();
+		this.lookupMiss.set(this.lookupUnreadable);
+	}
+
+	/** The session the current lookup read was past its max-inactive interval. */
+	void expiredOnLookup() {
+		this.lookupMiss.set(this.lookupExpired);
+	}
+
+	/**
+	 * Counts a lookup that ended.
+	 * @param found whether it returned a session
+	 */
+	void lookedUp(boolean found) {
+		Counter miss = this.lookupMiss.get();
+		this.lookupMiss.remove();
+		(found ? this.lookupFound : (miss != null) ? miss : this.lookupMissing).increment();
 	}
 
 	void unreadableAttribute() {

@@ -3,6 +3,7 @@ package io.github.msm.session;
 import java.util.List;
 import java.util.Map;
 
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.SessionCodec.CorruptSessionException;
 import io.github.msm.session.SessionCodec.Data;
 import io.github.msm.session.SessionCodec.ForeignFormatException;
@@ -112,19 +113,19 @@ final class SessionReader {
 			decoded = SessionCodec.decodeData(data.bytes());
 		}
 		catch (ForeignFormatException ex) {
-			incidents.warn("foreign-format", () -> "Session " + id + " on node " + node.id() + " is stored in another"
+			incidents.warn("foreign-format", () -> "Session " + SessionIdTag.of(id) + " on node " + node.id() + " is stored in another"
 					+ " format (" + ex.getMessage() + "): treated as missing");
 			return new Read(Status.FOREIGN, null);
 		}
 		catch (CorruptSessionException ex) {
-			incidents.warn("corrupt", () -> "Session " + id + " on node " + node.id()
+			incidents.warn("corrupt", () -> "Session " + SessionIdTag.of(id) + " on node " + node.id()
 					+ " holds bytes that are not a readable session (" + ex.getMessage()
 					+ "): treated as missing and removed");
 			return new Read(Status.CORRUPT, null);
 		}
 		if (decoded.serializerId() != this.serializerId) {
 			byte foreign = decoded.serializerId();
-			incidents.warn("foreign-serializer", () -> "Session " + id + " on node " + node.id()
+			incidents.warn("foreign-serializer", () -> "Session " + SessionIdTag.of(id) + " on node " + node.id()
 					+ " was written with serializer " + foreign + ", this server uses " + this.serializerId
 					+ " (msm.serializer): treated as missing");
 			return new Read(Status.FOREIGN, null);
@@ -143,7 +144,7 @@ final class SessionReader {
 			return SessionCodec.decodeValidity(validity.bytes());
 		}
 		catch (CorruptSessionException ex) {
-			incidents.warn("corrupt-validity", () -> "Session " + id + " on node " + node.id()
+			incidents.warn("corrupt-validity", () -> "Session " + SessionIdTag.of(id) + " on node " + node.id()
 					+ " has a corrupt validity item; using the data item's access time");
 			return null;
 		}

@@ -4,6 +4,8 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import io.github.msm.session.log.SessionIdTag;
+
 /**
  * Reports the changes a save could not store — refused as too large, failed on a node,
  * or discarded because another request deleted or renamed the session — so that none is
@@ -84,7 +86,8 @@ final class WriteProblems {
 			return null;
 		}
 		this.metrics.discarded(tombstone);
-		logger.info("Session " + changes.id() + ": change of " + changes.describe() + " was not stored: the session"
+		logger.info("Session " + SessionIdTag.of(changes.id()) + ": change of " + changes.describe()
+				+ " was not stored: the session"
 				+ " was logged out, expired or renamed (login) by another request meanwhile");
 		return null;
 	}
@@ -97,7 +100,7 @@ final class WriteProblems {
 	 */
 	void superseded(String id, java.util.Set<String> names) {
 		this.metrics.superseded();
-		logger.info("Session " + id + ": attributes " + names + " set while no memcached node could be read were"
+		logger.info("Session " + SessionIdTag.of(id) + ": attributes " + names + " set while no memcached node could be read were"
 				+ " not stored: the session's stored values, which that request could not see, are kept");
 	}
 
@@ -125,7 +128,7 @@ final class WriteProblems {
 			watched.failed = true;
 		}
 		this.metrics.writeFailure();
-		incidents.warn("write-failed", () -> "Session " + changes.id() + ": change of " + changes.describe()
+		incidents.warn("write-failed", () -> "Session " + SessionIdTag.of(changes.id()) + ": change of " + changes.describe()
 				+ " was not stored: " + reason);
 		return null;
 	}
@@ -137,7 +140,7 @@ final class WriteProblems {
 			return false;
 		}
 		this.metrics.oversize();
-		incidents.warn("too-large", () -> "Session " + id + " is " + bytes.length + " bytes, over msm.max-item-size ("
+		incidents.warn("too-large", () -> "Session " + SessionIdTag.of(id) + " is " + bytes.length + " bytes, over msm.max-item-size ("
 				+ maxItemSize + " bytes): this write is skipped, the stored version (if any) stays as it was");
 		return true;
 	}

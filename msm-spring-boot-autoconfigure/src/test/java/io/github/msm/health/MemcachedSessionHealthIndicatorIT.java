@@ -16,6 +16,7 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The {@code memcachedSession} health of three real memcached nodes, as they die and hang.
@@ -77,6 +78,40 @@ class MemcachedSessionHealthIndicatorIT {
 
 		assertThat(health.getStatus()).isEqualTo(Status.DOWN);
 		assertThat(health.getDetails()).containsEntry("downNodes", List.of("n1", "n2", "n3"));
+	}
+
+	@Test
+	void health_WhenAllNodesAreKilled_ShouldSayWhereSessionsLiveMeanwhile() {
+		memcached.all().forEach((server) -> server.kill());
+		this.store.availability().nodes().forEach((node) -> this.store.get(node, "any"));
+
+		Health health = this.indicator.health();
+
+		assertThat((String) health.getDetails().get("sessions")).contains("this server's memory only");
+	}
+
+	@Test
+	void health_WhenANodeIsKilled_ShouldNameTheRefusedConnection() {
+		memcached.node("n2").kill();
+		this.store.get(this.store.availability().nodes().get(1), "any");
+
+		// the probe, which looks at down nodes about once a second, names the cause
+		await().atMost(Duration.ofSeconds(10))
+			.untilAsserted(() -> assertThat((String) nodes(this.indicator.health()).get("n2").get("lastError"))
+				.contains("connection refused by " + memcached.node("n2").address()));
+	}
+
+	@Test
+	void health_WhenAKilledNodeIsBack_ShouldShowNoLastError() {
+		memcached.node("n2").kill();
+		this.store.get(this.store.availability().nodes().get(1), "any");
+		assertThat(nodes(this.indicator.health()).get("n2")).containsKey("lastError");
+
+		memcached.node("n2").restart();
+
+		await().atMost(Duration.ofSeconds(20))
+			.untilAsserted(() -> assertThat(nodes(this.indicator.health()).get("n2")).containsEntry("status", "UP")
+				.doesNotContainKey("lastError"));
 	}
 
 	@Test

@@ -2,10 +2,12 @@ package io.github.msm.metrics;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 
 import io.github.msm.session.MemcachedSession;
 import io.github.msm.session.MemcachedSessionRepository;
+import io.github.msm.session.SessionMetrics;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.ClassAllowList;
 import io.github.msm.session.serializer.KryoSessionSerializer;
@@ -181,6 +183,62 @@ class MsmMeterBinderIT {
 		stored();
 
 		assertThat(denying.getMeters()).isEmpty();
+	}
+
+	@Test
+	void findById_OfAStoredSession_ShouldCountFound() {
+		MemcachedSession session = stored();
+
+		this.repository.findById(session.getId());
+
+		assertThat(lookups("found")).isOne();
+		assertThat(lookups("missing") + lookups("expired") + lookups("unreadable")).isZero();
+	}
+
+	@Test
+	void findById_OfAnUnknownId_ShouldCountMissing() {
+		this.repository.findById("0123456789abcdef0123456789abcdef-n1");
+
+		assertThat(lookups("missing")).isOne();
+		assertThat(lookups("found")).isZero();
+	}
+
+	@Test
+	void findById_OfASessionPastItsInterval_ShouldCountExpired() {
+		MemcachedSession session = this.repository.createSession();
+		session.setLastAccessedTime(Instant.now().minus(Duration.ofMinutes(31)));
+		this.repository.save(session);
+
+		assertThat(this.repository.findById(session.getId())).isNull();
+		assertThat(lookups("expired")).isOne();
+		assertThat(lookups("missing")).isZero();
+	}
+
+	@Test
+	void findById_OfCorruptBytes_ShouldCountUnreadable() {
+		MemcachedSession session = stored();
+		memcached.node(this.repository.nodeIdOf(session.getId())).set(session.getId(), new byte[] { 1, 2, 3 }, 60);
+
+		assertThat(this.repository.findById(session.getId())).isNull();
+		assertThat(lookups("unreadable")).isOne();
+	}
+
+	@Test
+	void localOnlySessions_WithAllNodesUp_ShouldBeZero() {
+		stored();
+
+		assertThat(this.registry.get("msm.sessions.local-only").gauge().value()).isZero();
+	}
+
+	@Test
+	void failover_ShouldHaveOneHelpTextForAllKinds() {
+		assertThat(this.registry.get("msm.session.failover").counters())
+			.extracting((counter) -> counter.getId().getDescription())
+			.containsOnly(SessionMetrics.FAILOVER);
+	}
+
+	private double lookups(String result) {
+		return this.registry.get("msm.session.lookup").tag("result", result).counter().count();
 	}
 
 	private MemcachedSession stored() {

@@ -59,6 +59,16 @@ public final class SessionHttpClient {
 		return send("POST", path, BodyPublishers.ofString(form), "application/x-www-form-urlencoded");
 	}
 
+	/** A {@code POST} of a JSON body with extra headers (such as a CSRF token). */
+	public HttpResponse<String> postJson(String path, String json, java.util.Map<String, String> headers) {
+		HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(this.baseUrl + path))
+			.timeout(Duration.ofSeconds(10))
+			.header("Content-Type", "application/json")
+			.POST(BodyPublishers.ofString(json));
+		headers.forEach(request::header);
+		return send(request.build());
+	}
+
 	public HttpResponse<String> put(String path, String text) {
 		return send("PUT", path, BodyPublishers.ofString(text), "text/plain");
 	}

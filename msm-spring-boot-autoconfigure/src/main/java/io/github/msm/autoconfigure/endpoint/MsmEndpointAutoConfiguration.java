@@ -6,7 +6,9 @@ import java.util.Map;
 import io.github.msm.autoconfigure.MsmAutoConfiguration;
 import io.github.msm.autoconfigure.MsmLockingProperties;
 import io.github.msm.autoconfigure.MsmProperties;
+import io.github.msm.autoconfigure.drain.MsmFleetDrainAutoConfiguration;
 import io.github.msm.endpoint.MsmEndpoint;
+import io.github.msm.session.drain.FleetDrain;
 import io.github.msm.session.node.NodeRing;
 import io.github.msm.session.serializer.SessionSerializer;
 import io.github.msm.session.storage.MemcachedStore;
@@ -26,7 +28,7 @@ import org.springframework.context.annotation.Bean;
  * @author msm-spring-boot
  * @since 0.1.0
  */
-@AutoConfiguration(after = MsmAutoConfiguration.class)
+@AutoConfiguration(after = { MsmAutoConfiguration.class, MsmFleetDrainAutoConfiguration.class })
 @ConditionalOnClass({ ConditionalOnAvailableEndpoint.class, MemcachedStore.class })
 @ConditionalOnBean({ MemcachedStore.class, NodeRing.class, MsmProperties.class })
 @ConditionalOnAvailableEndpoint(MsmEndpoint.class)
@@ -35,7 +37,8 @@ public final class MsmEndpointAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	MsmEndpoint msmEndpoint(MemcachedStore store, NodeRing ring, MsmProperties properties,
-			SessionSerializer serializer, org.springframework.beans.factory.ObjectProvider<MsmLockingProperties> locking) {
+			SessionSerializer serializer, org.springframework.beans.factory.ObjectProvider<MsmLockingProperties> locking,
+			org.springframework.beans.factory.ObjectProvider<FleetDrain> fleetDrain) {
 		Map<String, Object> settings = new LinkedHashMap<>();
 		settings.put("mode", properties.isSticky() ? "sticky" : "non-sticky");
 		if (properties.getJvmRoute() != null) {
@@ -54,7 +57,7 @@ public final class MsmEndpointAutoConfiguration {
 		settings.put("backupAsync", properties.isBackupAsync());
 		settings.put("backupMaxLagMillis", properties.getBackupMaxLag().toMillis());
 		settings.put("maxItemSize", properties.getMaxItemSize().toBytes());
-		return new MsmEndpoint(store, ring, settings);
+		return new MsmEndpoint(store, ring, settings, fleetDrain.getIfAvailable());
 	}
 
 }

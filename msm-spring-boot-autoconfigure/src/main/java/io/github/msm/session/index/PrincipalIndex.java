@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.UnaryOperator;
 
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeSelector;
 import io.github.msm.session.storage.MemcachedStore;
@@ -216,7 +217,7 @@ public final class PrincipalIndex {
 
 	private void failed(String about, @Nullable MemcachedNode node, String reason) {
 		this.writeFailed.run();
-		String message = "Principal index update (session " + about + ") not stored on node " + node + ": " + reason
+		String message = "Principal index update (session " + SessionIdTag.of(List.of(about.split(" "))) + ") not stored on node " + node + ": " + reason
 				+ "; lookups by user name may miss sessions or list stale ones until the next update";
 		long now = System.nanoTime();
 		long last = this.lastWarning.get();

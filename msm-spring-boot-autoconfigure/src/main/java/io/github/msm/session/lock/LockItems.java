@@ -9,6 +9,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.storage.MemcachedStore;
 import io.github.msm.session.storage.StoredValue;
@@ -198,7 +199,7 @@ final class LockItems implements AutoCloseable {
 	void lost(SessionLock lock, String how) {
 		lock.lost = true;
 		this.metrics.lost();
-		logger.warn("The lock of session " + lock.sessionId() + " was " + how + " while its request still ran"
+		logger.warn("The lock of session " + SessionIdTag.of(lock.sessionId()) + " was " + how + " while its request still ran"
 				+ " (was the lock item evicted, or the node restarted?); other requests of the session may run"
 				+ " concurrently with it");
 		if (lock.extension != null) {
@@ -230,7 +231,7 @@ final class LockItems implements AutoCloseable {
 			lost(lock, "taken by another request");
 		}
 		else if (result == WriteResult.NOT_FOUND && logger.isDebugEnabled()) {
-			logger.debug("The lock of session " + lock.sessionId() + " had expired at release");
+			logger.debug("The lock of session " + SessionIdTag.of(lock.sessionId()) + " had expired at release");
 		}
 	}
 

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.SessionWriteSignal;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
@@ -140,14 +141,14 @@ public final class SessionLockFilter implements Filter {
 					this.locks.release(lock);
 					this.metrics.timeoutFailed();
 					if (logger.isDebugEnabled()) {
-						logger.debug("Session " + lock.sessionId() + " stayed locked for " + waited + " ms: 503");
+						logger.debug("Session " + SessionIdTag.of(lock.sessionId()) + " stayed locked for " + waited + " ms: 503");
 					}
 					response.setStatus(HttpServletResponse.SC_SERVICE_UNAVAILABLE);
 					response.setHeader("Retry-After", String.valueOf(this.locks.expiration().toSeconds()));
 					return false;
 				}
 				this.metrics.timeoutProceeded();
-				logger.warn("Session " + lock.sessionId() + " stayed locked by another request for " + waited
+				logger.warn("Session " + SessionIdTag.of(lock.sessionId()) + " stayed locked by another request for " + waited
 						+ " ms; running this request without the lock (msm.lock-timeout-action=proceed)");
 			}
 		}

@@ -112,6 +112,7 @@ public final class NodeAvailability {
 		synchronized (state) {
 			boolean wasDown = !state.up;
 			state.up = true;
+			state.lastError = null;
 			if (restarted) {
 				state.restarts++;
 			}

@@ -1,5 +1,6 @@
 package io.github.msm.session.sticky;
 
+import io.github.msm.session.SessionMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -23,18 +24,20 @@ final class StickyMetrics {
 
 	private final Counter unwritten;
 
+	private final Counter lookupFound;
+
 	StickyMetrics(MeterRegistry registry, StickySessionRepository repository) {
 		this.hits = Counter.builder("msm.sticky.lookups")
 			.tag("result", "hit")
-			.description("Session lookups answered from this server's memory, without memcached")
+			.description("Session lookups of this server's own sessions: hit (answered from its memory), miss (read from memcached)")
 			.register(registry);
 		this.misses = Counter.builder("msm.sticky.lookups")
 			.tag("result", "miss")
-			.description("Session lookups of this server's sessions that had to read memcached")
+			.description("Session lookups of this server's own sessions: hit (answered from its memory), miss (read from memcached)")
 			.register(registry);
 		this.takeovers = Counter.builder("msm.session.failover")
 			.tag("kind", "takeover")
-			.description("Sessions of another server (another route) taken over by this one")
+			.description(SessionMetrics.FAILOVER)
 			.register(registry);
 		this.dropped = Counter.builder("msm.sticky.writes.dropped")
 			.description("Queued writes refused because the queue was full; the change stays in memory and is"
@@ -44,6 +47,7 @@ final class StickyMetrics {
 			.description("Changes memcached did not take (no node up, a node hung, deadline passed); kept in"
 					+ " this server's memory as pending and written once a node answers")
 			.register(registry);
+		this.lookupFound = SessionMetrics.lookup("found", registry);
 		Gauge.builder("msm.sticky.writes.pending", repository, StickySessionRepository::unwrittenCount)
 			.description("Sessions whose changes memcached has not taken yet, retried in the background")
 			.register(registry);
@@ -61,6 +65,7 @@ final class StickyMetrics {
 
 	void hit() {
 		this.hits.increment();
+		this.lookupFound.increment();
 	}
 
 	void miss() {

@@ -11,6 +11,8 @@ import java.util.function.Consumer;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import io.github.msm.session.log.SessionIdTag;
+
 /**
  * Writes sessions off the request thread ({@code msm.sticky.async-writes}). A session is
  * queued at most once however often it changes: the write takes its latest local state,
@@ -61,7 +63,7 @@ final class StickyWriteQueue implements AutoCloseable {
 					this.writer.accept(sessionId);
 				}
 				catch (RuntimeException ex) {
-					logger.warn("Queued write of session " + sessionId + " failed", ex);
+					logger.warn("Queued write of session " + SessionIdTag.of(sessionId) + " failed", ex);
 				}
 			});
 		}

@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 import io.github.msm.session.LocalCopy;
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.StickyAccess;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -58,7 +59,7 @@ final class UnwrittenSessions implements AutoCloseable {
 	/** A session held in the cache has changes memcached did not take. */
 	void add(String id) {
 		if (this.held.add(id)) {
-			logger.warn("Session " + id + ": memcached did not take its change; it is kept in this server's"
+			logger.warn("Session " + SessionIdTag.of(id) + ": memcached did not take its change; it is kept in this server's"
 					+ " memory and written once a node answers");
 		}
 		startRetries();
@@ -148,7 +149,7 @@ final class UnwrittenSessions implements AutoCloseable {
 	void reportLost() {
 		if (size() > 0) {
 			logger.error("Changes of " + size() + " session(s) were never taken by memcached and are lost at"
-					+ " shutdown: " + String.join(", ", this.held) + " " + String.join(", ", this.evicted.keySet()));
+					+ " shutdown: " + SessionIdTag.of(this.held) + " " + SessionIdTag.of(this.evicted.keySet()));
 		}
 	}
 

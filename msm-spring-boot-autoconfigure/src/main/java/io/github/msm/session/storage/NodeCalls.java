@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
+import io.github.msm.session.log.SessionIdTag;
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeAvailability;
 import net.spy.memcached.MemcachedClient;
@@ -135,7 +136,7 @@ final class NodeCalls {
 			this.availability.failed(node, operation + " timed out");
 		}
 		else if (logger.isDebugEnabled()) {
-			logger.debug(operation + " " + key + " on " + node + ": " + status.getMessage());
+			logger.debug(operation + " " + SessionIdTag.ofKey(key) + " on " + node + ": " + status.getMessage());
 		}
 	}
 
@@ -176,7 +177,7 @@ final class NodeCalls {
 			return;
 		}
 		if (logger.isDebugEnabled()) {
-			logger.debug("memcached " + operation + " of '" + key + "' on node " + node + " failed", ex);
+			logger.debug("memcached " + operation + " of " + SessionIdTag.ofKey(key) + " on node " + node + " failed", ex);
 		}
 		String reason;
 		if (cause instanceof TimeoutException || cause instanceof OperationTimeoutException) {
@@ -196,7 +197,7 @@ final class NodeCalls {
 	 * repeats shows in the log without flooding it with one line per request.
 	 */
 	private void warn(String operation, MemcachedNode node, String key, Exception ex) {
-		String message = "memcached " + operation + " of '" + key + "' on node " + node + " failed: " + ex;
+		String message = "memcached " + operation + " of " + SessionIdTag.ofKey(key) + " on node " + node + " failed: " + ex;
 		long now = System.nanoTime();
 		Long last = this.lastWarnings.get(node);
 		boolean due = (last == null) ? this.lastWarnings.putIfAbsent(node, now) == null

@@ -202,7 +202,7 @@ final class NodeProbe {
 				answered(node, stats);
 			}
 			else {
-				this.availability.failed(node, withLikelyCause(failure));
+				this.availability.failed(node, withLikelyCause(node, failure));
 			}
 		});
 		for (MemcachedNode node : due) {
@@ -215,10 +215,13 @@ final class NodeProbe {
 	 * the probe's request was cancelled), or keeps it busy authenticating past the
 	 * timeout, has most likely refused the credentials: memcached answers a wrong
 	 * password with "Auth failure" and spymemcached reconnects, cancelling what was queued.
+	 * Without SASL, a node with no connection (or whose connection dropped, cancelling the
+	 * request) is connected to once to name the cause, such as a refused connection.
 	 */
-	private String withLikelyCause(String failure) {
+	private String withLikelyCause(MemcachedNode node, String failure) {
 		if (!this.settings.isAuthenticated()) {
-			return failure;
+			return (failure.startsWith("not connected") || failure.contains("cancelled"))
+					? failure + ": " + ConnectCause.of(node, Duration.ofNanos(this.timeoutNanos)) : failure;
 		}
 		return failure + "; SASL authentication as '" + this.settings.getUsername()
 				+ "' failed or did not finish: check msm.username and msm.password";
@@ -236,7 +239,7 @@ final class NodeProbe {
 		}
 		MemcachedClient client = connection.client();
 		if (client == null || !connection.isConnected()) {
-			this.availability.failed(node, withLikelyCause("not connected"));
+			this.availability.failed(node, withLikelyCause(node, "not connected"));
 			return null;
 		}
 		Stats stats = new Stats(this.timeoutNanos, this.settings.isProxy());

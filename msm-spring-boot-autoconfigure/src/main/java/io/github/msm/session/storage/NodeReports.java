@@ -85,7 +85,7 @@ final class NodeReports {
 			return new NodeReport(node, true, drained, false, null, failure, status.since(), Map.of());
 		}
 		Duration latency = Duration.ofNanos(stats.answeredAt() - start);
-		return new NodeReport(node, true, drained, true, latency, status.lastError(), status.since(),
+		return new NodeReport(node, true, drained, true, latency, null, status.since(),
 				Map.copyOf(stats.values()));
 	}
 
