@@ -111,6 +111,14 @@ public final class StickyAccess {
 		return true;
 	}
 
+	/**
+	 * Whether the session's next save writes an access time the application set
+	 * explicitly (also back in time): the local copy must then take it as given.
+	 */
+	public boolean hasExplicitAccess(MemcachedSession session) {
+		return session.hasExplicitAccess();
+	}
+
 	/** The id the session is stored under, {@code null} for a session never stored. */
 	public @Nullable String storedIdOf(MemcachedSession session) {
 		return session.storedId();
@@ -182,7 +190,7 @@ public final class StickyAccess {
 			if (copy == null || access == null) {
 				return new Outcome(copy, false, false);
 			}
-			StoredSession written = refresh(copy.id, copy.written, access.lastAccessedTime());
+			StoredSession written = refresh(copy.id, copy.written, access.lastAccessedTime(), !access.current());
 			session.saved(changes, written);
 			return new Outcome(new LocalCopy(copy.id, written, (copy.local == copy.written) ? written : copy.local,
 					access.lastAccessedTime()), false, false);
@@ -414,9 +422,9 @@ public final class StickyAccess {
 	 * {@code touch} of it on both. With a slack of half the interval, that is at most once
 	 * per half interval per session; nothing is awaited.
 	 */
-	private StoredSession refresh(String id, StoredSession written, Instant accessTime) {
+	private StoredSession refresh(String id, StoredSession written, Instant accessTime, boolean exact) {
 		Access stored = written.access();
-		if (SessionLifetime.covers(stored, accessTime)) {
+		if (!exact && SessionLifetime.covers(stored, accessTime)) {
 			return written;
 		}
 		MemcachedNode node = this.repository.idFormat().nodeOf(id);
@@ -427,8 +435,8 @@ public final class StickyAccess {
 		SessionLifetime lifetime = parts.lifetime;
 		SessionKeys keys = this.repository.keys();
 		Duration interval = written.data().maxInactiveInterval();
-		Duration slack = SessionLifetime.neverExpires(interval) ? SessionLifetime.NEVER_EXPIRING_WINDOW
-				: interval.dividedBy(2);
+		Duration slack = exact ? Duration.ZERO : SessionLifetime.neverExpires(interval)
+				? SessionLifetime.NEVER_EXPIRING_WINDOW : interval.dividedBy(2);
 		Access next = lifetime.written(accessTime, slack, interval);
 		MemcachedNode backupNode = parts.nodes.backupOf(node);
 		if (lifetime.needsTouch(stored, interval, next)) {

@@ -311,6 +311,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	}
 
 	private void saveLocked(MemcachedSession session, @Nullable String storedId) {
+		boolean explicitAccess = this.access.hasExplicitAccess(session);
 		LocalCopy current = (storedId != null) ? this.sessions.policy().getIfPresentQuietly(storedId) : null;
 		StickyAccess.Outcome outcome = this.access.save(session, current, this.writes != null);
 		if (outcome.unwritten() != null) {
@@ -333,7 +334,13 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			return;
 		}
 		this.checks.known(copy);
-		this.sessions.asMap().merge(copy.id(), copy, (existing, saved) -> saved.newest(existing));
+		if (explicitAccess) {
+			// an access time set explicitly is taken as given, also back in time
+			this.sessions.put(copy.id(), copy);
+		}
+		else {
+			this.sessions.asMap().merge(copy.id(), copy, (existing, saved) -> saved.newest(existing));
+		}
 		if (outcome.created()) {
 			publish(new SessionCreatedEvent(this, session));
 		}
