@@ -15,6 +15,7 @@ import io.github.msm.session.MemcachedSession;
 import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.session.StickyAccess;
 import io.github.msm.session.StickyAccess.LocalCopy;
+import io.github.msm.session.event.ExpiryWatch;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.jspecify.annotations.Nullable;
 
@@ -77,6 +78,8 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	};
 
 	private StickyMetrics metrics = StickyMetrics.none(this);
+
+	private @Nullable ExpiryWatch expiryWatch;
 
 	private @Nullable StickyWriteQueue writes;
 
@@ -148,6 +151,18 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	}
 
 	/**
+	 * Set the watch that makes each expired event one across the fleet: an expired local
+	 * copy is published by the server that claims it, and a session evicted from memory
+	 * is watched there until it expires in memcached. Without one, every expired local
+	 * copy is published by the server that held it.
+	 * @param expiryWatch the watch
+	 */
+	public void setExpiryWatch(ExpiryWatch expiryWatch) {
+		Assert.notNull(expiryWatch, "expiryWatch must not be null");
+		this.expiryWatch = expiryWatch;
+	}
+
+	/**
 	 * Set where sticky mode's meters go.
 	 * @param registry the registry
 	 */
@@ -200,10 +215,16 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				if (cause == RemovalCause.EXPIRED && copy != null) {
 					expired(copy);
 				}
-				else if (cause == RemovalCause.SIZE && copy != null && copy.isPending()) {
-					// evicted for space with queued changes: memcached must get them now,
-					// the queue and the shutdown flush only see sessions still held
-					this.unwritten.writeEvicted(copy);
+				else if (cause == RemovalCause.SIZE && copy != null) {
+					if (copy.isPending()) {
+						// evicted for space with queued changes: memcached must get them now,
+						// the queue and the shutdown flush only see sessions still held
+						this.unwritten.writeEvicted(copy);
+					}
+					ExpiryWatch watch = this.expiryWatch;
+					if (watch != null) {
+						watch.track(id, copy.expiresAt());
+					}
 				}
 			})
 			.build();
@@ -461,8 +482,12 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	/** A local copy expired: unless memcached says otherwise, so did its session. */
 	private void expired(LocalCopy copy) {
 		if (this.checks.hasExpired(copy)) {
+			ExpiryWatch watch = this.expiryWatch;
+			boolean claimed = watch == null || watch.claim(copy.id());
 			this.access.expire(copy);
-			publish(new SessionExpiredEvent(this, this.access.open(copy)));
+			if (claimed) {
+				publish(new SessionExpiredEvent(this, this.access.open(copy)));
+			}
 		}
 	}
 
