@@ -2,7 +2,6 @@ package io.github.msm.autoconfigure;
 
 import java.time.Duration;
 
-import io.github.msm.session.event.ExpiryWatch;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
@@ -23,14 +22,14 @@ public class MsmEventsProperties {
 	 * only if another server that served them watches them. In sticky mode only the
 	 * sessions evicted from memory are watched this way.
 	 */
-	private int maxSessions = ExpiryWatch.DEFAULT_MAX_SESSIONS;
+	private int maxSessions = 100_000;
 
 	/**
 	 * How often each server checks the sessions it watches whose expiry is due: a
 	 * SessionExpiredEvent comes at most about this late. The claim that makes one server
 	 * publish lives ten of these, at least 10 minutes.
 	 */
-	private Duration checkInterval = ExpiryWatch.DEFAULT_CHECK_INTERVAL;
+	private Duration checkInterval = Duration.ofSeconds(10);
 
 	public int getMaxSessions() {
 		return this.maxSessions;
