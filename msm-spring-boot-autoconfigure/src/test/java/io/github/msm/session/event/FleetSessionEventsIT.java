@@ -3,9 +3,11 @@ package io.github.msm.session.event;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.Collectors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import io.github.msm.session.MemcachedSession;
 import io.github.msm.session.MemcachedSessionRepository;
@@ -75,6 +77,53 @@ class FleetSessionEventsIT {
 			.containsExactlyInAnyOrderElementsOf(ids.subList(50, 100));
 		assertThat(a.watch.publishedCount() + b.watch.publishedCount()).isEqualTo(50);
 		assertThat(a.watch.missedCount() + b.watch.missedCount()).isZero();
+	}
+
+	@Test
+	void events_FortyWritersOnTwoServersAndConcurrentChecks_ShouldPublishEachEventOnce() throws Exception {
+		Server a = server();
+		Server b = server();
+		List<String> ids = new CopyOnWriteArrayList<>();
+		List<String> deleted = new CopyOnWriteArrayList<>();
+		ExecutorService writers = Executors.newFixedThreadPool(40);
+		List<Future<?>> done = new ArrayList<>();
+		for (int w = 0; w < 40; w++) {
+			Server creator = (w % 2 == 0) ? a : b;
+			Server other = (w % 2 == 0) ? b : a;
+			int writer = w;
+			done.add(writers.submit(() -> {
+				for (int i = 0; i < 10; i++) {
+					MemcachedSession session = creator.repository.createSession();
+					session.setAttribute("n", writer * 100 + i);
+					creator.repository.save(session);
+					MemcachedSession read = other.repository.findById(session.getId());
+					read.setAttribute("seen", i);
+					other.repository.save(read);
+					ids.add(session.getId());
+					if (i % 2 == 0) {
+						creator.repository.deleteById(session.getId());
+						deleted.add(session.getId());
+					}
+				}
+				return null;
+			}));
+		}
+		for (Future<?> future : done) {
+			future.get();
+		}
+		writers.shutdown();
+
+		for (int minute = 0; minute < 40; minute++) {
+			this.clock.advance(Duration.ofMinutes(1));
+			CompletableFuture.allOf(CompletableFuture.runAsync(a.watch::check),
+					CompletableFuture.runAsync(b.watch::check)).get();
+		}
+
+		List<String> expired = new ArrayList<>(ids);
+		expired.removeAll(deleted);
+		assertThat(ids(SessionCreatedEvent.class)).hasSize(400).containsExactlyInAnyOrderElementsOf(ids);
+		assertThat(ids(SessionDeletedEvent.class)).hasSize(200).containsExactlyInAnyOrderElementsOf(deleted);
+		assertThat(ids(SessionExpiredEvent.class)).hasSize(200).containsExactlyInAnyOrderElementsOf(expired);
 	}
 
 	@Test
