@@ -127,6 +127,35 @@ class FleetSessionEventsIT {
 	}
 
 	@Test
+	void check_HundredSessionsServedByTwoServers_ShouldCostAFewReadsPerSessionAndAtMostOneClaimPerServer() {
+		Server a = server();
+		Server b = server();
+		for (int i = 0; i < 100; i++) {
+			MemcachedSession session = a.repository.createSession();
+			a.repository.save(session);
+			b.repository.findById(session.getId());
+			if (i % 2 == 0) {
+				b.repository.deleteById(session.getId());
+			}
+		}
+		a.repository.awaitBackupWrites();
+		b.repository.awaitBackupWrites();
+		memcached.resetStats();
+
+		checkEveryMinute(Duration.ofMinutes(40), a, b);
+
+		long gets = memcached.stat("cmd_get");
+		long claims = memcached.stat("cmd_set");
+		System.out.println("expiry checks of 2 x 100 watched sessions (50 deleted, 50 expired): " + gets
+				+ " keys read, " + claims + " claims");
+		assertThat(ids(SessionExpiredEvent.class)).hasSize(50);
+		assertThat(claims).isBetween(50L, 100L);
+		// per server and session at most four reads of two keys (due, re-checked at the
+		// expiry with slack, and the ids a move would have given)
+		assertThat(gets).isLessThanOrEqualTo(2 * 100 * 4 * 2);
+	}
+
+	@Test
 	void expiredEvent_ShouldCarryTheSessionsAttributes() {
 		Server a = server();
 		MemcachedSession session = a.repository.createSession();
