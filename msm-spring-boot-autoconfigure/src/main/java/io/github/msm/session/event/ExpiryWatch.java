@@ -258,10 +258,6 @@ public class ExpiryWatch implements AutoCloseable {
 
 	/** Sessions not watched because the bound was reached. */
 	public long untrackedCount() {
-		return this.untracked();
-	}
-
-	private long untracked() {
 		return this.served.untracked();
 	}
 

@@ -6,8 +6,6 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
-import org.jspecify.annotations.Nullable;
-
 import org.springframework.util.Assert;
 
 /**
@@ -60,11 +58,6 @@ final class ServedSessions {
 	/** Forgets a session, unless it was served again since it was found due. */
 	void forget(String id, Instant due) {
 		this.expiries.remove(id, due);
-	}
-
-	/** When a watched session is due, {@code null} when not watched. */
-	@Nullable Instant dueTime(String id) {
-		return this.expiries.get(id);
 	}
 
 	/** The sessions due at {@code now}, with the time each was due. */
