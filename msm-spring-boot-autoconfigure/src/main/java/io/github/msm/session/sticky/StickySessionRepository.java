@@ -55,8 +55,10 @@ import org.springframework.util.Assert;
  * serialization never sees a concurrent change; attributes are deserialized only when
  * read. Local copies are bounded ({@link #setMaxSessions(int)}) and expire with their
  * session's own max-inactive interval; an expired session is deleted from memcached and
- * a {@link SessionExpiredEvent} published, once. A session evicted for space stays in
- * memcached and is read from there at its next request. Shutdown deletes nothing.
+ * a {@link SessionExpiredEvent} published, once across the fleet when an
+ * {@link ExpiryWatch} claims it. A session evicted for space stays in memcached, is read
+ * from there at its next request, and is watched for its expiry there. Shutdown deletes
+ * nothing.
  *
  * @author msm-spring-boot
  * @since 0.1.0
