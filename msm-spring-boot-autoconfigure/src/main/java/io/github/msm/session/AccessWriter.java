@@ -73,7 +73,13 @@ final class AccessWriter {
 		}
 		byte[] validity = SessionCodec.encodeValidity(new Validity(base.version(), next));
 		int expiration = this.lifetime.expiration(this.lifetime.validityLifetime(interval, next));
-		if (base.validityCas() != 0) {
+		if (!change.current() || (base.validityCas() == 0 && !base.access().equals(base.data().access()))) {
+			// an access time the application set explicitly is honoured as given, also back
+			// in time (Spring Session's contract); so is a later access of a session whose
+			// validity item this server wrote without learning its CAS token
+			this.store.setAsync(node, keys.validity(id), expiration, validity);
+		}
+		else if (base.validityCas() != 0) {
 			// a later access written meanwhile wins: this one is dropped
 			this.store.casAsync(node, keys.validity(id), base.validityCas(), expiration, validity);
 		}

@@ -296,6 +296,11 @@ public final class MemcachedSession implements Session {
 		this.accessSlack = Duration.ZERO;
 	}
 
+	/** Whether the access time to save was set explicitly, not as "now" (written exactly). */
+	synchronized boolean hasExplicitAccess() {
+		return this.accessChange != null && !this.accessChange.current();
+	}
+
 	/** The id this session is stored under, {@code null} when never stored. */
 	synchronized @Nullable String storedId() {
 		return this.storedId;

@@ -82,6 +82,8 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	private volatile @Nullable RepositoryParts parts;
 
+	private SessionLifecycleListener lifecycleListener = SessionLifecycleListener.NONE;
+
 	/** The configured item size last lowered to the servers' one, to warn once. */
 	private int cappedMaxItemSize;
 
@@ -215,6 +217,16 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	}
 
 	/**
+	 * Set who hears of the sessions this server creates, serves and deletes (the session
+	 * events, see {@code io.github.msm.session.event}).
+	 * @param lifecycleListener the listener
+	 */
+	public void setLifecycleListener(SessionLifecycleListener lifecycleListener) {
+		Assert.notNull(lifecycleListener, "lifecycleListener must not be null");
+		this.lifecycleListener = lifecycleListener;
+	}
+
+	/**
 	 * Counts a finished request in the {@code msm.requests} meter; called by
 	 * {@link io.github.msm.session.web.SessionRequestScopeFilter}.
 	 * @param withSession whether the request read, created or saved a session
@@ -273,7 +285,9 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 	 */
 	@Override
 	public void save(MemcachedSession session) {
-		save(session, session.changes());
+		SessionChanges changes = session.changes();
+		save(session, changes);
+		this.lifecycleListener.served(session, changes.isNew() && session.storedId() != null);
 	}
 
 	/** Saves a snapshot already taken (sticky mode takes it to decide how to save). */
@@ -389,6 +403,9 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 			// a local id moved to a node was counted by the findById it delegated to
 			this.metrics.lookedUp(session != null);
 		}
+		if (session != null) {
+			this.lifecycleListener.served(session, false);
+		}
 		return session;
 	}
 
@@ -444,6 +461,12 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	@Override
 	public void deleteById(String id) {
+		Optional<MemcachedSession> known = RequestSessionMemo.lookup(id);
+		delete(id);
+		this.lifecycleListener.deleted(id, (known != null) ? known.orElse(null) : null);
+	}
+
+	private void delete(String id) {
 		SessionWriteSignal.raise();
 		RepositoryParts parts = parts();
 		if (this.idFormat.isLocal(id)) {
@@ -455,7 +478,7 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 		if (storedId != null) {
 			// invalidated after a changeSessionId this request has not saved: the session
 			// lives under its stored id
-			deleteById(storedId);
+			delete(storedId);
 		}
 		MemcachedNode node = this.idFormat.nodeOf(id);
 		if (node == null) {
@@ -513,6 +536,10 @@ public class MemcachedSessionRepository implements SessionRepository<MemcachedSe
 
 	SessionIdFormat idFormat() {
 		return this.idFormat;
+	}
+
+	NodeRing ring() {
+		return this.ring;
 	}
 
 	SessionKeys keys() {

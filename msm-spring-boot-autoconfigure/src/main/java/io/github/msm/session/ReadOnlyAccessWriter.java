@@ -30,9 +30,9 @@ final class ReadOnlyAccessWriter {
 	 * {@code touch} of it on both. With a slack of half the interval, that is at most once
 	 * per half interval per session; nothing is awaited.
 	 */
-	StoredSession refresh(String id, StoredSession written, Instant accessTime) {
+	StoredSession refresh(String id, StoredSession written, Instant accessTime, boolean exact) {
 		Access stored = written.access();
-		if (SessionLifetime.covers(stored, accessTime)) {
+		if (!exact && SessionLifetime.covers(stored, accessTime)) {
 			return written;
 		}
 		MemcachedNode node = this.repository.idFormat().nodeOf(id);
@@ -43,7 +43,7 @@ final class ReadOnlyAccessWriter {
 		SessionLifetime lifetime = parts.lifetime;
 		SessionKeys keys = this.repository.keys();
 		Duration interval = written.data().maxInactiveInterval();
-		Duration slack = SessionLifetime.neverExpires(interval) ? SessionLifetime.NEVER_EXPIRING_WINDOW
+		Duration slack = exact ? Duration.ZERO : SessionLifetime.neverExpires(interval) ? SessionLifetime.NEVER_EXPIRING_WINDOW
 				: interval.dividedBy(2);
 		Access next = lifetime.written(accessTime, slack, interval);
 		MemcachedNode backupNode = parts.nodes.backupOf(node);

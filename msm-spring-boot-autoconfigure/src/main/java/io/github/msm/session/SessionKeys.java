@@ -22,14 +22,17 @@ final class SessionKeys {
 
 	private static final String OUTAGE = "outage:";
 
+	private static final String EXPIRED = "expired:";
+
 	private final String prefix;
 
 	SessionKeys(String prefix) {
 		Assert.isTrue(prefix.length() <= 100 && prefix.chars().allMatch((c) -> c > 32 && c < 127),
 				() -> "'" + prefix + "' must be printable ASCII without spaces, at most 100 characters");
 		Assert.isTrue(!prefix.startsWith(BACKUP) && !prefix.startsWith(VALIDITY) && !prefix.startsWith("lock:")
-				&& !prefix.startsWith("idx:") && !prefix.startsWith(OUTAGE),
-				() -> "'" + prefix + "' must not start with bak:, validity:, lock:, idx: or outage: (used by the store)");
+				&& !prefix.startsWith("idx:") && !prefix.startsWith(OUTAGE) && !prefix.startsWith(EXPIRED),
+				() -> "'" + prefix
+						+ "' must not start with bak:, validity:, lock:, idx:, outage: or expired: (used by the store)");
 		this.prefix = prefix;
 	}
 
@@ -44,6 +47,11 @@ final class SessionKeys {
 	/** The counter of a node's outages, kept on the other nodes (see {@code OutageEpochs}). */
 	String outage(String nodeId) {
 		return OUTAGE + this.prefix + nodeId;
+	}
+
+	/** The claim of a session's expiry event: one server of the fleet publishes it. */
+	String expiredClaim(String id) {
+		return EXPIRED + this.prefix + id;
 	}
 
 	static String backup(String key) {

@@ -105,6 +105,14 @@ public final class StickyAccess {
 		return true;
 	}
 
+	/**
+	 * Whether the session's next save writes an access time the application set
+	 * explicitly (also back in time): the local copy must then take it as given.
+	 */
+	public boolean hasExplicitAccess(MemcachedSession session) {
+		return session.hasExplicitAccess();
+	}
+
 	/** The id the session is stored under, {@code null} for a session never stored. */
 	public @Nullable String storedIdOf(MemcachedSession session) {
 		return session.storedId();
@@ -192,7 +200,8 @@ public final class StickyAccess {
 			if (copy == null || access == null) {
 				return new Outcome(copy, false, false);
 			}
-			StoredSession written = this.accessRefresh.refresh(copy.id, copy.written, access.lastAccessedTime());
+			StoredSession written = this.accessRefresh.refresh(copy.id, copy.written, access.lastAccessedTime(),
+					!access.current());
 			session.saved(changes, written);
 			return new Outcome(new LocalCopy(copy.id, written, (copy.local == copy.written) ? written : copy.local,
 					access.lastAccessedTime(), copy.live), false, false);

@@ -15,6 +15,7 @@ import io.github.msm.session.LocalCopy;
 import io.github.msm.session.MemcachedSession;
 import io.github.msm.session.MemcachedSessionRepository;
 import io.github.msm.session.StickyAccess;
+import io.github.msm.session.event.ExpiryWatch;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.jspecify.annotations.Nullable;
 
@@ -54,8 +55,10 @@ import org.springframework.util.Assert;
  * serialization never sees a concurrent change; attributes are deserialized only when
  * read. Local copies are bounded ({@link #setMaxSessions(int)}) and expire with their
  * session's own max-inactive interval; an expired session is deleted from memcached and
- * a {@link SessionExpiredEvent} published, once. A session evicted for space stays in
- * memcached and is read from there at its next request. Shutdown deletes nothing.
+ * a {@link SessionExpiredEvent} published, once across the fleet when an
+ * {@link ExpiryWatch} claims it. A session evicted for space stays in memcached, is read
+ * from there at its next request, and is watched for its expiry there. Shutdown deletes
+ * nothing.
  *
  * @author msm-spring-boot
  * @since 0.1.0
@@ -77,6 +80,8 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	};
 
 	private StickyMetrics metrics = StickyMetrics.none(this);
+
+	private @Nullable ExpiryWatch expiryWatch;
 
 	private @Nullable StickyWriteQueue writes;
 
@@ -148,6 +153,18 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	}
 
 	/**
+	 * Set the watch that makes each expired event one across the fleet: an expired local
+	 * copy is published by the server that claims it, and a session evicted from memory
+	 * is watched there until it expires in memcached. Without one, every expired local
+	 * copy is published by the server that held it.
+	 * @param expiryWatch the watch
+	 */
+	public void setExpiryWatch(ExpiryWatch expiryWatch) {
+		Assert.notNull(expiryWatch, "expiryWatch must not be null");
+		this.expiryWatch = expiryWatch;
+	}
+
+	/**
 	 * Set where sticky mode's meters go.
 	 * @param registry the registry
 	 */
@@ -200,10 +217,16 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 				if (cause == RemovalCause.EXPIRED && copy != null) {
 					expired(copy);
 				}
-				else if (cause == RemovalCause.SIZE && copy != null && copy.isPending()) {
-					// evicted for space with queued changes: memcached must get them now,
-					// the queue and the shutdown flush only see sessions still held
-					this.unwritten.writeEvicted(copy);
+				else if (cause == RemovalCause.SIZE && copy != null) {
+					if (copy.isPending()) {
+						// evicted for space with queued changes: memcached must get them now,
+						// the queue and the shutdown flush only see sessions still held
+						this.unwritten.writeEvicted(copy);
+					}
+					ExpiryWatch watch = this.expiryWatch;
+					if (watch != null) {
+						watch.track(id, copy.expiresAt());
+					}
 				}
 			})
 			.build();
@@ -311,6 +334,7 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	}
 
 	private void saveLocked(MemcachedSession session, @Nullable String storedId) {
+		boolean explicitAccess = this.access.hasExplicitAccess(session);
 		LocalCopy current = (storedId != null) ? this.sessions.policy().getIfPresentQuietly(storedId) : null;
 		StickyAccess.Outcome outcome = this.access.save(session, current, this.writes != null);
 		if (outcome.unwritten() != null) {
@@ -333,7 +357,13 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 			return;
 		}
 		this.checks.known(copy);
-		this.sessions.asMap().merge(copy.id(), copy, (existing, saved) -> saved.newest(existing));
+		if (explicitAccess) {
+			// an access time set explicitly is taken as given, also back in time
+			this.sessions.put(copy.id(), copy);
+		}
+		else {
+			this.sessions.asMap().merge(copy.id(), copy, (existing, saved) -> saved.newest(existing));
+		}
 		if (outcome.created()) {
 			publish(new SessionCreatedEvent(this, session));
 		}
@@ -454,8 +484,12 @@ public class StickySessionRepository implements SessionRepository<MemcachedSessi
 	/** A local copy expired: unless memcached says otherwise, so did its session. */
 	private void expired(LocalCopy copy) {
 		if (this.checks.hasExpired(copy)) {
+			ExpiryWatch watch = this.expiryWatch;
+			boolean claimed = watch == null || watch.claim(copy.id());
 			this.access.expire(copy);
-			publish(new SessionExpiredEvent(this, this.access.open(copy)));
+			if (claimed) {
+				publish(new SessionExpiredEvent(this, this.access.open(copy)));
+			}
 		}
 	}
 
