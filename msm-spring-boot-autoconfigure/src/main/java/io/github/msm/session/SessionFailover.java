@@ -64,6 +64,8 @@ final class SessionFailover implements NodeAvailability.Listener {
 
 	private final Duration recoveryWindow;
 
+	private final DisplacedBackups displaced;
+
 	private final Map<MemcachedNode, Instant> restartedAt = new ConcurrentHashMap<>();
 
 	private volatile @Nullable Instant topologyChangedAt;
@@ -93,6 +95,8 @@ final class SessionFailover implements NodeAvailability.Listener {
 		this.recoveryWindow = recoveryWindow;
 		this.replicated = Caffeine.newBuilder().maximumSize(200_000).expireAfterWrite(recoveryWindow).build();
 		this.checked = Caffeine.newBuilder().maximumSize(200_000).expireAfterWrite(recoveryWindow).build();
+		this.displaced = new DisplacedBackups(store, nodes, idFormat);
+		backup.rememberDisplaced(this.displaced);
 	}
 
 	/**
@@ -394,6 +398,7 @@ final class SessionFailover implements NodeAvailability.Listener {
 
 	@Override
 	public void up(MemcachedNode node, boolean restarted) {
+		this.displaced.up(node, restarted);
 		if (restarted) {
 			this.restartedAt.put(node, this.lifetime.now());
 		}

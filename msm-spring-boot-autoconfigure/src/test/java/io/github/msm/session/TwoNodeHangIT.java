@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Issue 20, the stale reads {@code RealisticTrafficIT} found when a session's primary
@@ -121,6 +122,51 @@ class TwoNodeHangIT extends RepositoryITSupport {
 		assertThat(stale.get()).as("stale copies served").isZero();
 	}
 
+	@ParameterizedTest(name = "backupAsync={0}")
+	@ValueSource(booleans = { true, false })
+	@Timeout(180)
+	void findById_PrimaryAndInterimBackupHangAfterTheBackupNodeCameBack_ShouldServeNoStaleCopy(boolean backupAsync)
+			throws Exception {
+		MemcachedSessionRepository a = server(backupAsync);
+		MemcachedSessionRepository b = server(backupAsync);
+		List<MemcachedSessionRepository> both = List.of(a, b);
+		List<String> ids = new ArrayList<>();
+		for (int i = 0; i < SESSIONS; i++) {
+			MemcachedSession session = sessionOn(a, "n1");
+			session.setAttribute("counter", 0);
+			a.save(session);
+			ids.add(session.getId());
+		}
+		a.awaitBackupWrites();
+		// n2, the backup node, hangs: the sessions change, their backups go to n3
+		memcached.node("n2").hang();
+		both.forEach((server) -> availability(server).failed(node("n2"), "a call timed out"));
+		incrementAll(both, ids);
+		both.forEach(MemcachedSessionRepository::awaitBackupWrites);
+		// n2 is back with the older copies; nobody reads the sessions before n1 and n3 hang
+		memcached.node("n2").resume();
+		both.forEach((server) -> availability(server).answered(node("n2"), false));
+		await().atMost(Duration.ofSeconds(60))
+			.untilAsserted(() -> assertThat(ids).as("older copies left on n2")
+				.noneMatch((id) -> readable(memcached.node("n2").get(SessionKeys.backup(id))) != null));
+		memcached.node("n1").hang();
+		memcached.node("n3").hang();
+		MemcachedSessionRepository reader = server(backupAsync);
+		availability(reader).failed(node("n1"), "a call timed out");
+		availability(reader).failed(node("n3"), "a call timed out");
+		AtomicInteger stale = new AtomicInteger();
+		all(ids, (id) -> {
+			MemcachedSession found = reader.findById(id);
+			if (found != null && !Integer.valueOf(1).equals(found.getAttribute("counter"))) {
+				stale.incrementAndGet();
+			}
+		});
+		memcached.node("n1").resume();
+		memcached.node("n3").resume();
+		System.out.println("TwoNodeHangIT displaced backup, backupAsync=" + backupAsync + ": stale " + stale);
+		assertThat(stale.get()).as("stale copies served").isZero();
+	}
+
 	@ParameterizedTest(name = "backupAsync={0}, moverDies={1}")
 	@CsvSource({ "true, false", "true, true", "false, false", "false, true" })
 	@Timeout(180)
@@ -196,6 +242,42 @@ class TwoNodeHangIT extends RepositoryITSupport {
 				+ ": answered as gone or stale " + gone + ", without a backup " + noBackup);
 		assertThat(gone.get()).as("sessions answered as gone or stale").isZero();
 		assertThat(noBackup.get()).as("sessions without a current backup on n2").isZero();
+	}
+
+	@ParameterizedTest(name = "backupAsync={0}")
+	@ValueSource(booleans = { true, false })
+	@Timeout(180)
+	void findById_LoggedOutWhileItsNodesHung_ShouldNotServeItOnAServerThatSawNoOutage(boolean backupAsync)
+			throws Exception {
+		MemcachedSessionRepository bystander = server(backupAsync);
+		MemcachedSessionRepository other = server(backupAsync);
+		List<String> ids = new ArrayList<>();
+		for (int i = 0; i < SESSIONS; i++) {
+			MemcachedSession session = sessionOn(bystander, "n2");
+			session.setAttribute("counter", 0);
+			bystander.save(session);
+			ids.add(session.getId());
+		}
+		bystander.awaitBackupWrites();
+		// the session's node and its backup node hang; the other server logs every session
+		// out meanwhile: its tombstones can only go to n1, and so can its announcement
+		memcached.node("n2").hang();
+		memcached.node("n3").hang();
+		availability(other).failed(node("n2"), "a call timed out");
+		availability(other).failed(node("n3"), "a call timed out");
+		all(ids, other::deleteById);
+		// n3 comes back first, holding the counters as they were before the announcement
+		memcached.node("n3").resume();
+		memcached.node("n2").resume();
+		AtomicInteger served = new AtomicInteger();
+		all(ids, (id) -> {
+			if (bystander.findById(id) != null) {
+				served.incrementAndGet();
+			}
+		});
+		System.out.println("TwoNodeHangIT logout while hung, backupAsync=" + backupAsync + ": logged-out served "
+				+ served);
+		assertThat(served.get()).as("logged-out sessions served").isZero();
 	}
 
 	/** Every session one more, the servers taking turns, {@value #THREADS} at once. */
