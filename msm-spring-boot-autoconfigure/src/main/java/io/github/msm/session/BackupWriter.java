@@ -69,6 +69,9 @@ final class BackupWriter implements AutoCloseable {
 
 	private volatile boolean closed;
 
+	/** Told of every data write, to remember those away from their regular node. */
+	private volatile @Nullable DisplacedBackups displaced;
+
 	/**
 	 * A data write not yet stored on the backup.
 	 * @param version its version
@@ -89,6 +92,11 @@ final class BackupWriter implements AutoCloseable {
 		this.maxLagNanos = maxLag.toNanos();
 		// a lane answers within the operation timeout per batch, or its node goes down
 		this.maxWaitNanos = maxLag.plus(store.operationTimeout().multipliedBy(3)).toNanos();
+	}
+
+	/** Has backup data writes that go elsewhere while their regular node is down remembered. */
+	void rememberDisplaced(DisplacedBackups displaced) {
+		this.displaced = displaced;
 	}
 
 	private BackupLane lane(MemcachedNode node) {
@@ -159,6 +167,10 @@ final class BackupWriter implements AutoCloseable {
 	 * @param bytes the data item
 	 */
 	void writeData(String sessionId, MemcachedNode node, String key, long version, int expiration, byte[] bytes) {
+		DisplacedBackups displaced = this.displaced;
+		if (displaced != null) {
+			displaced.written(sessionId, node, key, version);
+		}
 		write(node, new PendingBackup(sessionId, key, PendingBackup.Kind.DATA, version, expiration, bytes,
 				System.nanoTime()));
 	}

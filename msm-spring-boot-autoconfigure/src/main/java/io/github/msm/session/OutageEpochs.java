@@ -9,6 +9,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeSelector;
@@ -65,6 +66,9 @@ final class OutageEpochs implements AutoCloseable {
 
 	private final ScheduledExecutorService poller;
 
+	/** The time source of leases and windows, in nanos ({@code System::nanoTime} but in tests). */
+	private final LongSupplier ticker;
+
 	/** The last value read of each node's counter. */
 	private final Map<MemcachedNode, Long> known = new ConcurrentHashMap<>();
 
@@ -89,6 +93,17 @@ final class OutageEpochs implements AutoCloseable {
 	 */
 	OutageEpochs(MemcachedStore store, NodeSelector nodes, SessionKeys keys, Duration period, Duration lease,
 			Duration window, Consumer<MemcachedNode> outageSeen) {
+		this(store, nodes, keys, period, lease, window, outageSeen, System::nanoTime);
+	}
+
+	/**
+	 * @param ticker the time source of leases and windows, in nanos
+	 * @see #OutageEpochs(MemcachedStore, NodeSelector, SessionKeys, Duration, Duration,
+	 * Duration, Consumer)
+	 */
+	OutageEpochs(MemcachedStore store, NodeSelector nodes, SessionKeys keys, Duration period, Duration lease,
+			Duration window, Consumer<MemcachedNode> outageSeen, LongSupplier ticker) {
+		this.ticker = ticker;
 		this.store = store;
 		this.nodes = nodes;
 		this.keys = keys;
@@ -111,7 +126,7 @@ final class OutageEpochs implements AutoCloseable {
 	 */
 	boolean awaitFresh(MemcachedNode node) {
 		Long read = this.readAt.get(node);
-		if (read != null && System.nanoTime() - read < this.leaseNanos) {
+		if (read != null && this.ticker.getAsLong() - read < this.leaseNanos) {
 			return true;
 		}
 		return readCounters(java.util.List.of(node));
@@ -120,7 +135,7 @@ final class OutageEpochs implements AutoCloseable {
 	/** Whether reads from the node are checked each time: its counter changed lately. */
 	boolean isRecent(MemcachedNode node) {
 		Long at = this.changedAt.get(node);
-		return at != null && System.nanoTime() - at < this.windowNanos;
+		return at != null && this.ticker.getAsLong() - at < this.windowNanos;
 	}
 
 	/**
@@ -129,23 +144,23 @@ final class OutageEpochs implements AutoCloseable {
 	 * lease after announcing (at most once per window less two leases).
 	 */
 	void announce(MemcachedNode node) {
-		long now = System.nanoTime();
+		long now = this.ticker.getAsLong();
 		Long last = this.announcedAt.get(node);
 		if (last == null || now - last > this.windowNanos - 2 * this.leaseNanos) {
 			synchronized (this.announcedAt) {
 				last = this.announcedAt.get(node);
 				if (last == null || now - last > this.windowNanos - 2 * this.leaseNanos) {
 					bump(node);
-					last = System.nanoTime();
+					last = this.ticker.getAsLong();
 					this.announcedAt.put(node, last);
 					this.changedAt.put(node, last);
 				}
 			}
 		}
-		long wait = last + this.leaseNanos - System.nanoTime();
+		long wait = last + this.leaseNanos - this.ticker.getAsLong();
 		while (wait > 0) {
 			LockSupport.parkNanos(wait);
-			wait = last + this.leaseNanos - System.nanoTime();
+			wait = last + this.leaseNanos - this.ticker.getAsLong();
 		}
 	}
 
@@ -180,58 +195,83 @@ final class OutageEpochs implements AutoCloseable {
 	/**
 	 * Reads the counters of the given nodes, each from up to two other nodes that are up,
 	 * all at once and waiting at most a lease: a hung node delays no reading that another
-	 * node answers, and marks nothing down (the reading only observes).
+	 * node answers by more than the lease, and marks nothing down (the reading only
+	 * observes). Every answer within the lease counts, not just the first: a node that was
+	 * down (hung) while an outage was announced holds an older count, and answers as fast
+	 * as the others once it is back (before the fix, a logout made while the session's
+	 * nodes hung was missed by a server that read the count from such a node).
 	 * @return whether every counter was read
 	 */
 	private boolean readCounters(java.util.List<MemcachedNode> counters) {
-		long start = System.nanoTime();
+		long start = this.ticker.getAsLong();
 		long deadline = start + this.leaseNanos;
 		Map<MemcachedNode, Answer> pending = new java.util.LinkedHashMap<>();
 		for (MemcachedNode node : counters) {
 			String key = this.keys.outage(node.id());
-			Answer answer = new Answer();
+			java.util.List<MemcachedNode> from = this.nodes.othersUp(node).stream().limit(READ_FROM).toList();
+			Answer answer = new Answer(from.size());
 			// every announcement reaches all nodes that are up: two of them are enough
-			for (MemcachedNode other : this.nodes.othersUp(node).stream().limit(READ_FROM).toList()) {
-				this.store.readCounter(other, key, answer::accept);
+			for (MemcachedNode other : from) {
+				if (!this.store.readCounter(other, key, answer::accept)) {
+					answer.none();
+				}
 			}
 			pending.put(node, answer);
 		}
 		boolean all = true;
 		for (Map.Entry<MemcachedNode, Answer> entry : pending.entrySet()) {
-			Long value = entry.getValue().await(deadline);
-			if (value == null) {
+			Answer answer = entry.getValue();
+			Long value = answer.await(Math.max(0, deadline - this.ticker.getAsLong()));
+			if (value != null) {
+				seen(entry.getKey(), value);
+			}
+			if (value == null || !answer.isComplete()) {
+				// a node that did not answer may be the one that holds the announcement
 				all = false;
 				continue;
 			}
-			seen(entry.getKey(), value);
 			this.readAt.merge(entry.getKey(), start, Math::max);
 		}
 		return all;
 	}
 
-	/** The first answer for a counter; a later, higher one of another node is taken too. */
+	/** The highest answer for a counter of those that came within the lease. */
 	private static final class Answer {
 
-		private final java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
+		private final java.util.concurrent.CountDownLatch all;
 
 		private final java.util.concurrent.atomic.AtomicLong highest = new java.util.concurrent.atomic.AtomicLong();
 
-		void accept(long value) {
-			this.highest.accumulateAndGet(Math.max(value, 0), Math::max);
-			this.first.countDown();
+		private final java.util.concurrent.atomic.AtomicInteger answers = new java.util.concurrent.atomic.AtomicInteger();
+
+		Answer(int expected) {
+			this.all = new java.util.concurrent.CountDownLatch(expected);
 		}
 
-		@Nullable Long await(long deadline) {
+		void accept(long value) {
+			this.highest.accumulateAndGet(Math.max(value, 0), Math::max);
+			this.answers.incrementAndGet();
+			this.all.countDown();
+		}
+
+		/** Whether every node read from answered. */
+		boolean isComplete() {
+			return this.all.getCount() == 0 && this.answers.get() > 0;
+		}
+
+		/** A node that will not answer (the read was not sent). */
+		void none() {
+			this.all.countDown();
+		}
+
+		@Nullable Long await(long nanos) {
 			try {
-				if (!this.first.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-					return null;
-				}
+				this.all.await(nanos, TimeUnit.NANOSECONDS);
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
-				return null;
 			}
-			return this.highest.get();
+			return (this.answers.get() > 0) ? this.highest.get() : null;
 		}
 
 	}
@@ -250,7 +290,7 @@ final class OutageEpochs implements AutoCloseable {
 			}
 			this.known.put(node, value);
 		}
-		this.changedAt.put(node, System.nanoTime());
+		this.changedAt.put(node, this.ticker.getAsLong());
 		logger.info("memcached node " + node + " had an outage another server saw (counter " + value
 				+ "): sessions read from it are checked against the other nodes");
 		this.outageSeen.accept(node);

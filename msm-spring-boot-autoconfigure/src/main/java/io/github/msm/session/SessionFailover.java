@@ -38,6 +38,9 @@ final class SessionFailover implements NodeAvailability.Listener {
 
 	private static final Log logger = LogFactory.getLog(SessionFailover.class);
 
+	/** How many moves in a row an outage check follows to see whether they lead back. */
+	private static final int MAX_HOPS = 4;
+
 	private final MemcachedStore store;
 
 	private final NodeSelector nodes;
@@ -61,6 +64,8 @@ final class SessionFailover implements NodeAvailability.Listener {
 	private final OutageEpochs epochs;
 
 	private final Duration recoveryWindow;
+
+	private final DisplacedBackups displaced;
 
 	private final Map<MemcachedNode, Instant> restartedAt = new ConcurrentHashMap<>();
 
@@ -91,6 +96,8 @@ final class SessionFailover implements NodeAvailability.Listener {
 		this.recoveryWindow = recoveryWindow;
 		this.replicated = Caffeine.newBuilder().maximumSize(200_000).expireAfterWrite(recoveryWindow).build();
 		this.checked = Caffeine.newBuilder().maximumSize(200_000).expireAfterWrite(recoveryWindow).build();
+		this.displaced = new DisplacedBackups(store, nodes, idFormat);
+		backup.rememberDisplaced(this.displaced);
 	}
 
 	/**
@@ -182,7 +189,28 @@ final class SessionFailover implements NodeAvailability.Listener {
 			this.backup.set(id, backupNode, SessionKeys.backup(this.keys.validity(id)), expiration,
 					SessionCodec.encodeValidity(new Validity(stored.version(), stored.access())));
 		}
+		dropInterimCopies(id, node, backupNode);
 		this.metrics.replicated();
+	}
+
+	/**
+	 * Deletes the backup copies of a session on the nodes that are neither its primary nor
+	 * its backup: left there while its backup node was down (or taken for down), they
+	 * stopped changing when it came back. Were they kept, a later outage of the primary
+	 * and the backup together would serve such a copy, with every change since missing.
+	 * Nothing is there to serve then, and the session gets a stand-in until its nodes
+	 * answer (see {@link LocalFallback}). Queued behind this server's earlier backup
+	 * writes to those nodes, so none of them lands after.
+	 */
+	private void dropInterimCopies(String id, MemcachedNode primary, MemcachedNode backupNode) {
+		String dataKey = SessionKeys.backup(this.keys.data(id));
+		String validityKey = SessionKeys.backup(this.keys.validity(id));
+		for (MemcachedNode other : this.nodes.othersUp(primary)) {
+			if (!other.equals(backupNode)) {
+				this.backup.delete(id, other, dataKey);
+				this.backup.delete(id, other, validityKey);
+			}
+		}
 	}
 
 	/**
@@ -269,7 +297,10 @@ final class SessionFailover implements NodeAvailability.Listener {
 			Read read = this.reader.readBackup(id, other);
 			if (read.status() == Status.DELETED && isMovedBack(id, read)) {
 				// the tombstone is of an earlier move away from here, and the session has come
-				// back since: the copy here is the live one
+				// back since: the copy here is the live one, and the tombstone goes (the
+				// mover may not have removed it: that node was down, or the mover died)
+				SessionRemover.clearMoveTombstone(this.store, this.nodes, other,
+						SessionKeys.backup(this.keys.data(id)), id);
 				return new Located(id, stored);
 			}
 			if (read.status() == Status.DELETED) {
@@ -302,27 +333,43 @@ final class SessionFailover implements NodeAvailability.Listener {
 	}
 
 	/**
-	 * Whether a move tombstone found elsewhere is of a move the session has undone: the id
-	 * it moved to holds, in turn, a tombstone that points back here (a server that took
-	 * the other node for down moved it back).
+	 * Whether a move tombstone found elsewhere is of a move the session has undone: the
+	 * moves it records lead back here (a server that took the other node for down moved
+	 * it back, maybe over more nodes: n1, n2, n3, n1 as the nodes hang one after the
+	 * other). Each id on the way is looked up where a move off it is recorded first: next
+	 * to its backups on the nodes up (written before the move was answered, while its own
+	 * node may still hold the stale copy the mover has yet to replace), then on its node.
 	 */
 	private boolean isMovedBack(String id, Read tombstone) {
 		String movedTo = tombstone.movedTo();
-		MemcachedNode there = (movedTo != null) ? this.idFormat.nodeOf(movedTo) : null;
-		if (there == null || !movedTo.equals(this.idFormat.onNode(id, there))) {
-			return false;
-		}
-		if (this.nodes.isAvailable(there)) {
-			Read read = this.reader.read(movedTo, there);
-			return read.status() == Status.DELETED && id.equals(read.movedTo());
-		}
-		for (MemcachedNode other : this.nodes.othersUp(there)) {
-			Read read = this.reader.readBackup(movedTo, other);
-			if (read.status() == Status.DELETED && id.equals(read.movedTo())) {
+		for (int hop = 0; hop < MAX_HOPS && movedTo != null; hop++) {
+			if (movedTo.equals(id)) {
 				return true;
 			}
+			MemcachedNode there = this.idFormat.nodeOf(movedTo);
+			if (there == null || !movedTo.equals(this.idFormat.onNode(id, there))) {
+				return false;
+			}
+			movedTo = movedOnFrom(movedTo, there);
 		}
 		return false;
+	}
+
+	/** Where the session moved on from an id, {@code null} when no move off it is recorded. */
+	private @Nullable String movedOnFrom(String id, MemcachedNode node) {
+		for (MemcachedNode other : this.nodes.othersUp(node)) {
+			Read read = this.reader.readBackup(id, other);
+			if (read.status() == Status.DELETED) {
+				return read.movedTo();
+			}
+		}
+		if (this.nodes.isAvailable(node)) {
+			Read read = this.reader.read(id, node);
+			if (read.status() == Status.DELETED) {
+				return read.movedTo();
+			}
+		}
+		return null;
 	}
 
 	private void writeValidity(MemcachedNode node, String key, StoredSession stored) {
@@ -353,6 +400,7 @@ final class SessionFailover implements NodeAvailability.Listener {
 
 	@Override
 	public void up(MemcachedNode node, boolean restarted) {
+		this.displaced.up(node, restarted);
 		if (restarted) {
 			this.restartedAt.put(node, this.lifetime.now());
 		}

@@ -10,6 +10,7 @@ import io.github.msm.session.node.MemcachedNode;
 import io.github.msm.session.node.NodeAvailability;
 import io.github.msm.session.node.NodeSelector;
 import io.github.msm.session.storage.MemcachedStore;
+import io.github.msm.session.storage.StoredValue;
 import io.github.msm.session.storage.WriteResult;
 import org.jspecify.annotations.Nullable;
 
@@ -49,11 +50,22 @@ final class SessionRemover implements NodeAvailability.Listener {
 	 * @param tombstone the bytes
 	 * @param move for the old id of a moved session on its old node: what replaces it
 	 * conditionally; {@code null} for a tombstone written as is
+	 * @param movedBack instead of a tombstone: the id of a session that moved back to it,
+	 * whose earlier move's tombstone under {@code dataKey} goes (see {@link #movedBack})
 	 */
-	private record Pending(String dataKey, String validityKey, byte[] tombstone, @Nullable Move move) {
+	private record Pending(String dataKey, String validityKey, byte[] tombstone, @Nullable Move move,
+			@Nullable String movedBack) {
 
 		Pending(String dataKey, String validityKey, byte[] tombstone) {
-			this(dataKey, validityKey, tombstone, null);
+			this(dataKey, validityKey, tombstone, null, null);
+		}
+
+		Pending(String dataKey, String validityKey, byte[] tombstone, @Nullable Move move) {
+			this(dataKey, validityKey, tombstone, move, null);
+		}
+
+		static Pending movedBack(String backupKey, String id) {
+			return new Pending(backupKey, backupKey, new byte[0], null, id);
 		}
 
 	}
@@ -197,6 +209,63 @@ final class SessionRemover implements NodeAvailability.Listener {
 		}
 	}
 
+	/**
+	 * After a session moved back to an id it had before (its data item there replaced the
+	 * tombstone of its earlier move): the tombstones that move left next to the backup
+	 * copies of the id on the other nodes go too, each only if it still is that tombstone
+	 * (a compare-and-set on what was read; a logout's or a newer move's stays). Else the
+	 * backup writes of the id are refused over it (a tombstone's version is above any),
+	 * and a failover or an outage check that meets it takes the live session for moved
+	 * away. A node that is down gets this as soon as it is up again.
+	 * @param id the id the session has again
+	 * @param primary the node it is on
+	 */
+	void movedBack(String id, MemcachedNode primary) {
+		String dataKey = SessionKeys.backup(this.keys.data(id));
+		for (MemcachedNode other : this.nodes.ring().nodes()) {
+			if (other.equals(primary)) {
+				continue;
+			}
+			if (!this.nodes.isAvailable(other) || !clearMoveTombstone(this.store, this.nodes, other, dataKey, id)) {
+				remember(other, Pending.movedBack(dataKey, id));
+			}
+		}
+	}
+
+	/**
+	 * Removes an earlier move's tombstone of the session under a backup key.
+	 * @return whether it is done (nothing of the kind is there now); {@code false} when
+	 * the node failed
+	 */
+	static boolean clearMoveTombstone(MemcachedStore store, NodeSelector nodes, MemcachedNode node, String backupKey,
+			String id) {
+		for (int attempt = 0; attempt < 4; attempt++) {
+			StoredValue value = store.get(node, backupKey);
+			if (value == null) {
+				return nodes.isAvailable(node);
+			}
+			if (!SessionCodec.isTombstone(value.bytes()) || !isMoveOfSameSession(value.bytes(), id)) {
+				return true;
+			}
+			// the text protocol has no delete with a token: a compare-and-set with a negative
+			// expiration is one (memcached stores the item already expired)
+			WriteResult result = store.canDeleteIfUnchanged() ? store.deleteIfUnchanged(node, backupKey, value.cas())
+					: store.cas(node, backupKey, value.cas(), -1, value.bytes()).result();
+			if (result != WriteResult.CONFLICT) {
+				return result != WriteResult.FAILED;
+			}
+		}
+		return true;
+	}
+
+	/** Whether a tombstone says that the session of this id (same base) moved to another of its ids. */
+	private static boolean isMoveOfSameSession(byte[] tombstone, String id) {
+		String movedTo = SessionCodec.movedTo(tombstone);
+		int base = SessionIdFormat.BASE_LENGTH;
+		return movedTo != null && !movedTo.equals(id) && movedTo.length() > base && id.length() > base
+				&& movedTo.regionMatches(0, id, 0, base + 1);
+	}
+
 	private void remember(MemcachedNode node, String dataKey, String validityKey, byte[] tombstone) {
 		remember(node, new Pending(dataKey, validityKey, tombstone));
 	}
@@ -216,6 +285,9 @@ final class SessionRemover implements NodeAvailability.Listener {
 	 * @return whether it is written (else it stays due)
 	 */
 	private boolean replace(Pending due, MemcachedNode node) {
+		if (due.movedBack() != null) {
+			return clearMoveTombstone(this.store, this.nodes, node, due.dataKey(), due.movedBack());
+		}
 		MoveSettler settler = this.settler;
 		if (due.move() != null && settler != null) {
 			Move move = due.move();

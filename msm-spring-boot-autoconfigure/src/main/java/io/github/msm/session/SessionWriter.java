@@ -302,6 +302,9 @@ final class SessionWriter {
 			}
 			// the session lived under this id before and moved on: it may come back
 			added = this.store.cas(target, key, there.tombstoneCas(), expiration, bytes);
+			if (added.isOk()) {
+				this.remover.movedBack(moved.id(), target);
+			}
 		}
 		if (!added.isOk()) {
 			return this.problems.failed(moved, "the node it moves to did not confirm the write");
