@@ -104,24 +104,9 @@ public final class KryoSessionSerializer implements SessionSerializer {
 
 	@Override
 	public byte[] serialize(Object value) {
-		Assert.notNull(value, "'value' must not be null");
-		PooledKryo pooled = this.pool.obtain();
-		try {
-			Output output = pooled.output;
-			output.reset();
-			pooled.kryo.writeClassAndObject(output, value);
-			byte[] bytes = output.toBytes();
-			if (output.getBuffer().length > MAX_KEPT_BUFFER_SIZE) {
-				pooled.output = new Output(INITIAL_BUFFER_SIZE, -1);
-			}
-			this.pool.free(pooled);
-			return bytes;
-		}
-		catch (RuntimeException | LinkageError ex) {
-			// The failed Kryo is dropped rather than reasoned about
-			throw new SessionSerializationException(
-					"Cannot serialize a value of type " + value.getClass().getName() + ": " + ex.getMessage(), ex);
-		}
+		byte[] bytes = write(value, null);
+		Assert.state(bytes != null, "a write compared with nothing always answers bytes");
+		return bytes;
 	}
 
 	/**
@@ -130,15 +115,23 @@ public final class KryoSessionSerializer implements SessionSerializer {
 	 */
 	@Override
 	public byte @Nullable [] serializeIfChanged(Object value, byte[] expected) {
-		Assert.notNull(value, "'value' must not be null");
 		Assert.notNull(expected, "'expected' must not be null");
+		return write(value, expected);
+	}
+
+	/**
+	 * Writes the value into a pooled Kryo's buffer; {@code null} when it equals
+	 * {@code expected}, else a copy of the bytes.
+	 */
+	private byte @Nullable [] write(Object value, byte @Nullable [] expected) {
+		Assert.notNull(value, "'value' must not be null");
 		PooledKryo pooled = this.pool.obtain();
 		try {
 			Output output = pooled.output;
 			output.reset();
 			pooled.kryo.writeClassAndObject(output, value);
 			int length = output.position();
-			boolean same = length == expected.length
+			boolean same = expected != null && length == expected.length
 					&& Arrays.equals(output.getBuffer(), 0, length, expected, 0, expected.length);
 			byte[] bytes = same ? null : output.toBytes();
 			if (output.getBuffer().length > MAX_KEPT_BUFFER_SIZE) {
@@ -148,6 +141,7 @@ public final class KryoSessionSerializer implements SessionSerializer {
 			return bytes;
 		}
 		catch (RuntimeException | LinkageError ex) {
+			// The failed Kryo is dropped rather than reasoned about
 			throw new SessionSerializationException(
 					"Cannot serialize a value of type " + value.getClass().getName() + ": " + ex.getMessage(), ex);
 		}
