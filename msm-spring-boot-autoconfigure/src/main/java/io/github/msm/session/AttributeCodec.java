@@ -116,7 +116,7 @@ final class AttributeCodec {
 		catch (RuntimeException ex) {
 			this.metrics.unwritableAttribute();
 			warnOnce("write:" + name, () -> "Session attribute '" + name + "' (" + value.getClass().getName()
-					+ ") of session " + sessionId + " is not stored: " + ex.getMessage());
+					+ ") of session " + SessionIdTag.of(sessionId) + " is not stored: " + ex.getMessage());
 			return null;
 		}
 	}
@@ -137,7 +137,7 @@ final class AttributeCodec {
 		catch (RuntimeException ex) {
 			this.metrics.unwritableAttribute();
 			warnOnce("write:" + name, () -> "Session attribute '" + name + "' (" + value.getClass().getName()
-					+ ") of session " + sessionId + " is not stored: " + ex.getMessage());
+					+ ") of session " + SessionIdTag.of(sessionId) + " is not stored: " + ex.getMessage());
 			return null;
 		}
 	}

@@ -1,7 +1,6 @@
 package io.github.msm.session;
 
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.msm.session.node.MemcachedNode;
@@ -86,7 +85,9 @@ final class DisplacedBackups {
 		if (keys == null || restarted) {
 			return;
 		}
-		CompletableFuture.runAsync(() -> {
+		// its own daemon thread, not the common pool the application's parallel streams use:
+		// these are blocking memcached calls, up to one per remembered key
+		Thread cleaner = new Thread(() -> {
 			int removed = 0;
 			for (Map.Entry<String, Long> entry : keys.entrySet()) {
 				if (!this.nodes.isAvailable(node)) {
@@ -103,7 +104,9 @@ final class DisplacedBackups {
 				logger.info("Removed " + removed + " backup copies memcached node " + node
 						+ " missed changes of while it was down");
 			}
-		});
+		}, "msm-displaced-backups-" + node.id());
+		cleaner.setDaemon(true);
+		cleaner.start();
 	}
 
 	/** Deletes the copy under the key if it is session data older than the version. */

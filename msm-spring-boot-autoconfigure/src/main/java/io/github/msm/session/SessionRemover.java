@@ -52,20 +52,21 @@ final class SessionRemover implements NodeAvailability.Listener {
 	 * conditionally; {@code null} for a tombstone written as is
 	 * @param movedBack instead of a tombstone: the id of a session that moved back to it,
 	 * whose earlier move's tombstone under {@code dataKey} goes (see {@link #movedBack})
+	 * @param primary with {@code movedBack}: the node the session moved back to
 	 */
 	private record Pending(String dataKey, String validityKey, byte[] tombstone, @Nullable Move move,
-			@Nullable String movedBack) {
+			@Nullable String movedBack, @Nullable MemcachedNode primary) {
 
 		Pending(String dataKey, String validityKey, byte[] tombstone) {
-			this(dataKey, validityKey, tombstone, null, null);
+			this(dataKey, validityKey, tombstone, null, null, null);
 		}
 
 		Pending(String dataKey, String validityKey, byte[] tombstone, @Nullable Move move) {
-			this(dataKey, validityKey, tombstone, move, null);
+			this(dataKey, validityKey, tombstone, move, null, null);
 		}
 
-		static Pending movedBack(String backupKey, String id) {
-			return new Pending(backupKey, backupKey, new byte[0], null, id);
+		static Pending movedBack(String backupKey, String id, MemcachedNode primary) {
+			return new Pending(backupKey, backupKey, new byte[0], null, id, primary);
 		}
 
 	}
@@ -227,7 +228,7 @@ final class SessionRemover implements NodeAvailability.Listener {
 				continue;
 			}
 			if (!this.nodes.isAvailable(other) || !clearMoveTombstone(this.store, this.nodes, other, dataKey, id)) {
-				remember(other, Pending.movedBack(dataKey, id));
+				remember(other, Pending.movedBack(dataKey, id, primary));
 			}
 		}
 	}
@@ -258,6 +259,12 @@ final class SessionRemover implements NodeAvailability.Listener {
 		return true;
 	}
 
+	/** Whether the session's data under the id on its node is live data, not a tombstone or gone. */
+	private boolean isLiveUnder(String id, MemcachedNode primary) {
+		StoredValue value = this.store.get(primary, this.keys.data(id));
+		return value != null && !SessionCodec.isTombstone(value.bytes());
+	}
+
 	/** Whether a tombstone says that the session of this id (same base) moved to another of its ids. */
 	private static boolean isMoveOfSameSession(byte[] tombstone, String id) {
 		String movedTo = SessionCodec.movedTo(tombstone);
@@ -285,8 +292,11 @@ final class SessionRemover implements NodeAvailability.Listener {
 	 * @return whether it is written (else it stays due)
 	 */
 	private boolean replace(Pending due, MemcachedNode node) {
-		if (due.movedBack() != null) {
-			return clearMoveTombstone(this.store, this.nodes, node, due.dataKey(), due.movedBack());
+		if (due.movedBack() != null && due.primary() != null) {
+			// late: only while the session still lives under the id it moved back to; once it
+			// moved away again (or ended), the tombstone there may be that newer move's
+			return !isLiveUnder(due.movedBack(), due.primary())
+					|| clearMoveTombstone(this.store, this.nodes, node, due.dataKey(), due.movedBack());
 		}
 		MoveSettler settler = this.settler;
 		if (due.move() != null && settler != null) {
