@@ -115,7 +115,8 @@ class OperationsIT {
 			for (int i = 0; i < 30; i++) {
 				nodes.add(ApiClient.forPort(this.port).increment().node());
 			}
-			assertThat(nodes).containsExactlyInAnyOrder("n1", "n3");
+			// n3 may have been killed by the health test before this one: any node but n2
+			assertThat(nodes).contains("n1").doesNotContain("n2");
 			assertThat(json("/actuator/msm").path("nodes").get(1).path("drained").asBoolean()).isTrue();
 		}
 		finally {
